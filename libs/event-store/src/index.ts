@@ -1,0 +1,34 @@
+export { createEventStore } from './store';
+export type { EventStore, EventStoreOptions, StoreVerification } from './store';
+export { migrateEventStore, dropEventStore, eventStoreMigrations } from './migrate';
+export type { MigrateOptions } from './migrate';
+export { subscribe, runProjection, resetProjection, compareCheckpoints } from './subscription';
+export type { Subscription, SubscriptionOptions, Projection, StartFrom } from './subscription';
+export { START } from './types';
+export type {
+  AppendResult,
+  ChainBreach,
+  Checkpoint,
+  EventValidator,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  StoredEvent,
+  StreamVerification,
+} from './types';
+export {
+  EventStoreError,
+  WrongExpectedVersionError,
+  InvalidEventError,
+  EventIdReusedError,
+  StreamNotFoundError,
+  EventStoreConfigError,
+} from './errors';
+export { canonicalJson, contentHash, chainHash, GENESIS_HASH } from './hashing';
+export type { HashedContent } from './hashing';
+export { verifyChain, ChainVerifier } from './verify';
+export type { StreamHead } from './verify';
+export { deterministicEventId, quoteSchema } from './identifiers';

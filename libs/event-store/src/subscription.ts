@@ -1,0 +1,290 @@
+import type { PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import { quoteSchema } from './identifiers';
+import type { EventStore } from './store';
+import type { Checkpoint, StoredEvent } from './types';
+import { START } from './types';
+
+/** Where a subscription that has no checkpoint yet starts. */
+export type StartFrom = 'start' | 'now';
+
+export interface SubscriptionOptions {
+  /** Only for a subscription without a checkpoint. Default `start` (position 0). */
+  readonly from?: StartFrom;
+  /** Events per transaction (default 500). */
+  readonly batchSize?: number;
+  /** Fallback poll when no wake-up arrives (default 1000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Only these event types reach the handler; the checkpoint still moves past the others. */
+  readonly types?: readonly string[];
+  /** Called when a batch fails; the batch is retried with backoff. Default: ignore. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A subscription that is running. */
+export interface Subscription {
+  readonly name: string;
+  /** Resolves once the subscription has processed everything readable at the time of the call. */
+  caughtUp(timeoutMs?: number): Promise<void>;
+  /** The committed checkpoint. */
+  checkpoint(): Promise<Checkpoint>;
+  /** Finishes the batch in progress, then stops. */
+  stop(): Promise<void>;
+}
+
+/** A unit of work the checkpoint commits with. */
+interface UnitOfWork<C> {
+  readonly context: C;
+  query(sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Runs `handler` over the global log with a named checkpoint stored in the same Postgres
+ * transaction as the handler's writes, so a crash leaves either both or neither.
+ * Several instances may run the same name: one processes at a time, the others stand by.
+ */
+export function subscribe(
+  store: EventStore,
+  name: string,
+  handler: (events: readonly StoredEvent[], client: PoolClient) => Promise<void>,
+  options: SubscriptionOptions = {},
+): Subscription {
+  const open = async (): Promise<UnitOfWork<PoolClient>> => {
+    const client = await store.pool.connect();
+    try {
+      await client.query('BEGIN');
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+    return {
+      context: client,
+      query: async (sql, params) => (await client.query(sql, params)).rows,
+      commit: async () => {
+        try {
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      },
+      rollback: async () => {
+        try {
+          await client.query('ROLLBACK');
+          client.release();
+        } catch (error) {
+          client.release(error as Error);
+        }
+      },
+    };
+  };
+  return new CheckpointedLoop(store, name, open, handler, options).start();
+}
+
+/** A read model maintained from events with TypeORM. Must be deterministic: same events, same rows. */
+export interface Projection {
+  readonly name: string;
+  /** Applies events in order inside the checkpoint's transaction. */
+  handle(events: readonly StoredEvent[], manager: EntityManager): Promise<void>;
+  /** Deletes everything the projection wrote (for a rebuild). */
+  reset(manager: EntityManager): Promise<void>;
+}
+
+/** Runs a TypeORM projection as a subscription; its rows and checkpoint commit together. */
+export function runProjection(
+  store: EventStore,
+  dataSource: DataSource,
+  projection: Projection,
+  options: SubscriptionOptions = {},
+): Subscription {
+  const open = async (): Promise<UnitOfWork<EntityManager>> => {
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    return {
+      context: runner.manager,
+      query: (sql, params) => runner.query(sql, params),
+      commit: async () => {
+        try {
+          await runner.commitTransaction();
+        } finally {
+          await runner.release();
+        }
+      },
+      rollback: async () => {
+        try {
+          await runner.rollbackTransaction();
+        } finally {
+          await runner.release();
+        }
+      },
+    };
+  };
+  return new CheckpointedLoop(store, projection.name, open, (events, manager) => projection.handle(events, manager), options).start();
+}
+
+/** Empties a projection and moves its checkpoint back to position 0, atomically; a running loop then rebuilds it. */
+export async function resetProjection(store: EventStore, dataSource: DataSource, projection: Projection): Promise<void> {
+  await dataSource.transaction(async (manager) => {
+    await projection.reset(manager);
+    await manager.query(
+      `INSERT INTO ${quoteSchema(store.schema)}.checkpoints (name, transaction_id, global_position) VALUES ($1, '0', 0)
+       ON CONFLICT (name) DO UPDATE SET transaction_id = '0', global_position = 0, updated_at = now()`,
+      [projection.name],
+    );
+  });
+}
+
+class CheckpointedLoop<C> implements Subscription {
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly types: ReadonlySet<string> | undefined;
+  private readonly table: string;
+
+  constructor(
+    private readonly store: EventStore,
+    readonly name: string,
+    private readonly open: () => Promise<UnitOfWork<C>>,
+    private readonly handler: (events: readonly StoredEvent[], context: C) => Promise<void>,
+    private readonly options: SubscriptionOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.types = options.types ? new Set(options.types) : undefined;
+    this.table = `${quoteSchema(store.schema)}.checkpoints`;
+  }
+
+  start(): this {
+    this.unsubscribe = this.store.onAppended(() => this.wake?.());
+    this.running = this.loop();
+    return this;
+  }
+
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const target = await this.store.headCheckpoint();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = await this.checkpoint();
+      if (compareCheckpoints(at, target) >= 0) return;
+      if (Date.now() > deadline) throw new Error(`subscription "${this.name}" did not catch up within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        this.wake?.();
+        setTimeout(resolve, 50).unref();
+      });
+    }
+  }
+
+  async checkpoint(): Promise<Checkpoint> {
+    const rows = await this.store.pool.query<{ transaction_id: string; global_position: string }>(
+      `SELECT transaction_id, global_position FROM ${this.table} WHERE name = $1`,
+      [this.name],
+    );
+    const row = rows.rows[0];
+    return row ? { transactionId: row.transaction_id, position: row.global_position } : START;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    await this.ensureCheckpoint();
+    while (!this.stopped) {
+      let outcome: 'progress' | 'idle' | 'busy';
+      try {
+        outcome = await this.step();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.options.onError?.(error);
+        await this.sleep(Math.min(30_000, 100 * 2 ** Math.min(failures, 9)));
+        continue;
+      }
+      if (outcome === 'progress') continue;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+      await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  private async ensureCheckpoint(): Promise<void> {
+    for (;;) {
+      try {
+        const from = this.options.from === 'now' ? await this.store.headCheckpoint() : START;
+        await this.store.pool.query(
+          `INSERT INTO ${this.table} (name, transaction_id, global_position) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+          [this.name, from.transactionId, from.position],
+        );
+        return;
+      } catch (error) {
+        this.options.onError?.(error);
+        if (this.stopped) return;
+        await this.sleep(1000);
+      }
+    }
+  }
+
+  /** One batch: read outside the transaction, then lock the checkpoint, apply, advance, commit. */
+  private async step(): Promise<'progress' | 'idle' | 'busy'> {
+    const from = await this.checkpoint();
+    const { events, checkpoint } = await this.store.readAll({ after: from, limit: this.batchSize });
+    if (events.length === 0) return 'idle';
+    const unit = await this.open();
+    try {
+      const locked = await unit.query(
+        `SELECT transaction_id, global_position FROM ${this.table} WHERE name = $1 FOR UPDATE SKIP LOCKED`,
+        [this.name],
+      );
+      const row = locked[0];
+      if (!row || String(row.transaction_id) !== from.transactionId || String(row.global_position) !== from.position) {
+        // Another instance holds the lock or moved the checkpoint since we read: let it lead.
+        await unit.rollback();
+        return row ? 'progress' : 'busy';
+      }
+      const selected = this.types ? events.filter((event) => this.types?.has(event.type)) : events;
+      if (selected.length > 0) await this.handler(selected, unit.context);
+      await unit.query(
+        `UPDATE ${this.table} SET transaction_id = $2, global_position = $3, updated_at = now() WHERE name = $1`,
+        [this.name, checkpoint.transactionId, checkpoint.position],
+      );
+      await unit.commit();
+      return 'progress';
+    } catch (error) {
+      await unit.rollback();
+      throw error;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}
+
+/** Orders checkpoints as the log does: by transaction id, then position. */
+export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
+  const tx = BigInt(a.transactionId) - BigInt(b.transactionId);
+  if (tx !== 0n) return tx < 0n ? -1 : 1;
+  const pos = BigInt(a.position) - BigInt(b.position);
+  return pos === 0n ? 0 : pos < 0n ? -1 : 1;
+}

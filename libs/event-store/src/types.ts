@@ -1,0 +1,101 @@
+import type { EventMetadata } from '@antibody/contracts';
+
+/** An event as stored: immutable, hash-chained within its stream. */
+export interface StoredEvent<Type extends string = string, Data = unknown> {
+  readonly eventId: string;
+  readonly type: Type;
+  readonly schemaVersion: number;
+  readonly data: Data;
+  readonly streamId: string;
+  /** 0-based position within the stream. */
+  readonly streamVersion: number;
+  /** Unique, increasing within a transaction; read order is (transactionId, globalPosition). Digits. */
+  readonly globalPosition: string;
+  /** The appending transaction's id (xid8), digits. */
+  readonly transactionId: string;
+  readonly metadata: EventMetadata;
+  /** ISO-8601, set by the store at append. */
+  readonly recordedAt: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** An event to append. `eventId` defaults to a random uuid; give a deterministic one in handlers. */
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  readonly eventId?: string;
+  readonly type: Type;
+  /** Defaults to the catalog's current version of `type`. */
+  readonly schemaVersion?: number;
+  readonly data: Data;
+  readonly metadata: EventMetadata;
+}
+
+/** `no-stream`: the stream must not exist. `any`: no check. A number: the stream's last version must be exactly it. */
+export type ExpectedVersion = 'no-stream' | 'any' | number;
+
+export interface AppendResult {
+  readonly streamId: string;
+  /** The stream's version after the append (pass it as the next expected version). */
+  readonly nextExpectedVersion: number;
+  /** Global positions of the appended events, in order. */
+  readonly positions: readonly string[];
+  /** True when every event id was already stored: the retry changed nothing. */
+  readonly duplicate: boolean;
+}
+
+/** A position in the global log. Events strictly after it are read next. */
+export interface Checkpoint {
+  readonly transactionId: string;
+  readonly position: string;
+}
+
+/** Before every event. */
+export const START: Checkpoint = Object.freeze({ transactionId: '0', position: '0' });
+
+export interface ReadStreamOptions {
+  /** First version to read (default 0). */
+  readonly fromVersion?: number;
+  /** Last version to read, inclusive (default: the stream's head). */
+  readonly toVersion?: number;
+}
+
+export interface ReadStreamResult<E extends StoredEvent = StoredEvent> {
+  readonly exists: boolean;
+  /** -1 when the stream does not exist. */
+  readonly currentVersion: number;
+  readonly events: readonly E[];
+}
+
+export interface ReadAllOptions {
+  readonly after?: Checkpoint;
+  /** At most this many events (default 1000). */
+  readonly limit?: number;
+}
+
+export interface ReadAllResult {
+  readonly events: readonly StoredEvent[];
+  /** Where the next read continues; equals `after` when nothing was read. */
+  readonly checkpoint: Checkpoint;
+}
+
+/** Decides whether a new event's data is valid; `path` names the first bad field (e.g. `data.fingerprint`). */
+export interface EventValidator {
+  validate(type: string, schemaVersion: number, data: unknown): { ok: true } | { ok: false; path: string; message: string };
+  currentVersion(type: string): number | undefined;
+}
+
+/** Result of checking one stream's hash chain. */
+export interface StreamVerification {
+  readonly streamId: string;
+  readonly ok: boolean;
+  readonly eventsChecked: number;
+  /** Where the chain first breaks. */
+  readonly breach?: ChainBreach;
+}
+
+export interface ChainBreach {
+  readonly streamVersion: number;
+  readonly eventId?: string;
+  readonly reason: 'content-altered' | 'prev-hash-mismatch' | 'version-gap' | 'head-mismatch';
+  readonly detail: string;
+}
