@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import { incidentIdSchema, patchIdSchema, patternIdSchema, serviceNameSchema } from '../ids';
+import { count, jsonValue, probability, text, timestamp, usd } from '../primitives';
+
+/** The step of the healing loop an escalation, decision or LLM call is about. */
+export const healingStepSchema = z.enum(['ingest', 'diagnosis', 'patch', 'validation', 'rollout']);
+
+const exception = z.object({
+  type: text.describe('Exception class, e.g. `TypeError`.'),
+  value: z.string().describe('Exception message (may be empty).'),
+});
+
+/** One stack frame, in Sentry's shape. */
+export const stackFrameSchema = z.object({
+  filename: text,
+  function: z.string().optional(),
+  lineno: z.number().int().positive().optional(),
+  colno: z.number().int().positive().optional(),
+  inApp: z.boolean().describe('True when the frame is in the application code (not a dependency or the runtime).'),
+  contextLine: z.string().optional(),
+  preContext: z.array(z.string()).optional(),
+  postContext: z.array(z.string()).optional(),
+  module: z.string().optional(),
+});
+
+const percent = z.number().gt(0).max(100);
+
+const canaryEvidence = z.object({
+  errorRate: z.object({ baseline: probability, canary: probability }),
+  logLikelihoodRatio: z.number().optional().describe('Sequential test statistic; above the upper bound means the canary is worse.'),
+});
+
+const SOURCE_ID = { rule: 'ruleId', pattern: 'patternId', template: 'templateId', llm: 'model' } as const;
+type SourceIds = Partial<Record<(typeof SOURCE_ID)[keyof typeof SOURCE_ID], string>>;
+
+/** Requires the id naming what produced a result (rule, pattern, template or model) to match `source`. */
+function requireSourceId(data: SourceIds & { source: keyof typeof SOURCE_ID }, ctx: z.RefinementCtx): void {
+  const needed = SOURCE_ID[data.source];
+  if (data[needed] === undefined) {
+    ctx.addIssue({ code: 'custom', path: [needed], message: `${needed} is required when source is "${data.source}"` });
+  }
+}
+
+export const incidentOpened = z.object({
+  incidentId: incidentIdSchema,
+  service: serviceNameSchema,
+  fingerprint: text.describe('Stable hash grouping errors of the same kind.'),
+  exception,
+  release: text.optional(),
+  environment: text.optional(),
+  culprit: text.optional().describe('Where the error most likely comes from, e.g. `src/cart.ts in total`.'),
+  firstSeen: timestamp,
+});
+
+export const errorRecorded = z.object({
+  exception,
+  frames: z.array(stackFrameSchema).describe('Stack frames, oldest call first (the crashing frame is last), as in Sentry.'),
+  request: z
+    .object({
+      method: text,
+      url: text,
+      headers: z.record(z.string(), z.string()).optional(),
+      data: jsonValue.optional(),
+    })
+    .optional(),
+  tags: z.record(z.string(), z.string()),
+  release: text.optional(),
+  environment: text.optional(),
+  sdk: z.object({ name: text, version: text }).optional(),
+  receivedAt: timestamp,
+}).describe('One scrubbed error sample.');
+
+export const occurrencesCounted = z.object({
+  bucketStart: timestamp,
+  bucketSeconds: z.number().int().positive(),
+  count: z.number().int().positive(),
+});
+
+export const incidentReopened = z.object({
+  reason: text,
+  release: text.optional(),
+});
+
+export const diagnosisMade = z
+  .object({
+    rootCause: text.describe('The root cause, in a sentence or two.'),
+    location: z.object({ file: text, line: z.number().int().positive(), function: text.optional() }),
+    source: z.enum(['pattern', 'rule', 'llm']),
+    ruleId: text.optional(),
+    patternId: patternIdSchema.optional(),
+    model: text.optional(),
+    confidence: probability,
+    costUsd: usd.optional(),
+  })
+  .superRefine(requireSourceId);
+
+export const diagnosisFailed = z.object({
+  reason: text,
+  costUsd: usd.optional(),
+});
+
+export const patchProposed = z
+  .object({
+    patchId: patchIdSchema,
+    diff: text.describe('Unified diff against the default branch.'),
+    files: z.array(text).min(1),
+    rationale: text,
+    source: z.enum(['template', 'pattern', 'llm']),
+    templateId: text.optional(),
+    patternId: patternIdSchema.optional(),
+    model: text.optional(),
+    rank: z.number().int().positive().describe('1 is the best candidate.'),
+    confidence: probability,
+    costUsd: usd.optional(),
+  })
+  .superRefine(requireSourceId);
+
+export const patchFailed = z.object({
+  reason: text,
+  costUsd: usd.optional(),
+});
+
+export const patchValidated = z.object({
+  patchId: patchIdSchema,
+  tests: z.array(
+    z.object({
+      name: text,
+      status: z.enum(['passed', 'failed', 'skipped', 'flaky']),
+      durationMs: count,
+    }),
+  ),
+  reproduction: z.object({
+    status: z
+      .enum(['reproduced', 'not-reproduced', 'skipped'])
+      .describe('`reproduced`: a test failed like the captured error before the patch and passes with it.'),
+    testFile: text.optional(),
+  }),
+  logsRef: text.optional().describe('Where the full validation logs are kept.'),
+});
+
+export const patchRejected = z.object({
+  patchId: patchIdSchema,
+  reason: text,
+  failingTests: z.array(text),
+});
+
+export const fixCommitted = z.object({
+  patchId: patchIdSchema,
+  branch: text,
+  commitSha: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a hex commit sha'),
+  pullRequestUrl: z.url().optional(),
+});
+
+export const rolloutStarted = z.object({
+  patchId: patchIdSchema,
+  release: text,
+  stages: z.array(percent).min(1).describe('Traffic percentages, in order; the last is usually 100.'),
+});
+
+export const stageAdvanced = z.object({
+  patchId: patchIdSchema,
+  stage: percent.describe('The traffic percentage now served by the canary.'),
+  evidence: canaryEvidence,
+});
+
+export const rolledBack = z.object({
+  patchId: patchIdSchema,
+  reason: text,
+  stage: percent.describe('The traffic percentage at which the rollout stopped.'),
+  evidence: canaryEvidence.optional(),
+});
+
+export const rolloutCompleted = z.object({
+  patchId: patchIdSchema,
+  release: text,
+});
+
+export const incidentResolved = z.object({
+  resolution: z
+    .enum(['deployed', 'committed', 'manual'])
+    .describe('`deployed`: rolled out to 100%; `committed`: fix merged by its owners; `manual`: closed by a person.'),
+  patchId: patchIdSchema.optional(),
+});
+
+export const incidentEscalated = z.object({
+  reason: text,
+  step: healingStepSchema,
+});
+
+export const decisionRecorded = z.object({
+  by: text.describe('The person who decided (user name or e-mail).'),
+  decision: z.enum(['approve', 'reject', 'retry']),
+  step: healingStepSchema,
+  patchId: patchIdSchema.optional(),
+  comment: text.optional(),
+});
+
+export const llmCallMetered = z.object({
+  model: text,
+  tier: text.describe('The escalation tier that made the call, e.g. `small`, `large`.'),
+  step: healingStepSchema,
+  promptTokens: count,
+  completionTokens: count,
+  costUsd: usd,
+});
+
+/** Data schemas of the `incident-<id>` stream, by event type. */
+export const incidentEventSchemas = {
+  IncidentOpened: incidentOpened,
+  ErrorRecorded: errorRecorded,
+  OccurrencesCounted: occurrencesCounted,
+  IncidentReopened: incidentReopened,
+  DiagnosisMade: diagnosisMade,
+  DiagnosisFailed: diagnosisFailed,
+  PatchProposed: patchProposed,
+  PatchFailed: patchFailed,
+  PatchValidated: patchValidated,
+  PatchRejected: patchRejected,
+  FixCommitted: fixCommitted,
+  RolloutStarted: rolloutStarted,
+  StageAdvanced: stageAdvanced,
+  RolledBack: rolledBack,
+  RolloutCompleted: rolloutCompleted,
+  IncidentResolved: incidentResolved,
+  IncidentEscalated: incidentEscalated,
+  DecisionRecorded: decisionRecorded,
+  LlmCallMetered: llmCallMetered,
+} as const;

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { ingestKeyIdSchema, serviceNameSchema } from '../ids';
+import { jsonValue, sha256Hex, text, usd } from '../primitives';
+
+/** What a service's policy allows Antibody to do on its own, and what it may spend. */
+export const servicePolicySchema = z.object({
+  autoDeploy: z.boolean().describe('Roll a validated patch out automatically; when false, a pull request is opened instead.'),
+  allowedPaths: z.array(text).describe('Glob patterns of paths a patch may touch.'),
+  forbiddenPaths: z.array(text).describe('Glob patterns a patch must never touch; wins over allowedPaths.'),
+  budgets: z.object({
+    perIncidentUsd: usd,
+    dailyUsd: usd,
+    monthlyUsd: usd,
+  }),
+});
+
+export const serviceRegistered = z.object({
+  name: serviceNameSchema,
+  repository: z.object({
+    url: text.describe('A git URL or a local path (examples run from the working tree).'),
+    defaultBranch: text,
+  }),
+  commands: z.object({
+    install: text.optional(),
+    build: text.optional(),
+    test: text,
+  }),
+  language: text.describe('Main language of the code base, lowercase, e.g. `typescript`, `javascript`, `python`.'),
+  sourceMaps: text.optional().describe('Where source maps are found (a path in the repository or a URL).'),
+  deploy: z.object({
+    adapter: z.enum(['fleet', 'webhook', 'none']),
+    settings: z.record(z.string(), jsonValue).describe('Adapter settings. Secrets are referenced (e.g. by environment variable name), never inlined.'),
+  }),
+  policy: servicePolicySchema,
+});
+
+export const servicePolicyChanged = z.object({
+  policy: servicePolicySchema.describe('The complete new policy (it replaces the previous one).'),
+  reason: text.optional(),
+});
+
+export const serviceDeregistered = z.object({
+  name: serviceNameSchema,
+  reason: text.optional(),
+});
+
+export const ingestKeyCreated = z.object({
+  keyId: ingestKeyIdSchema,
+  project: serviceNameSchema.describe('The service under care whose errors the key admits.'),
+  hash: sha256Hex.describe('SHA-256 (hex) of the key. The key itself is shown once to its creator and never stored.'),
+  label: text.optional(),
+});
+
+export const ingestKeyRevoked = z.object({
+  keyId: ingestKeyIdSchema,
+  project: serviceNameSchema,
+  reason: text.optional(),
+});
+
+/** Data schemas of the `service-<name>` stream, by event type. */
+export const serviceEventSchemas = {
+  ServiceRegistered: serviceRegistered,
+  ServicePolicyChanged: servicePolicyChanged,
+  ServiceDeregistered: serviceDeregistered,
+  IngestKeyCreated: ingestKeyCreated,
+  IngestKeyRevoked: ingestKeyRevoked,
+} as const;
