@@ -1,5 +1,5 @@
 export { createEventStore } from './store';
-export type { EventStore, EventStoreOptions, StoreVerification } from './store';
+export type { AppendOptions, EventStore, EventStoreOptions, StoreVerification } from './store';
 export { migrateEventStore, dropEventStore, eventStoreMigrations } from './migrate';
 export type { MigrateOptions } from './migrate';
 export { subscribe, runProjection, resetProjection, compareCheckpoints } from './subscription';
@@ -30,5 +30,4 @@ export {
 export { canonicalJson, contentHash, chainHash, GENESIS_HASH } from './hashing';
 export type { HashedContent } from './hashing';
 export { verifyChain, ChainVerifier } from './verify';
-export type { StreamHead } from './verify';
 export { deterministicEventId, quoteSchema } from './identifiers';

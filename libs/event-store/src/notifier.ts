@@ -6,13 +6,18 @@ import { Client, type Pool } from 'pg';
  *
  * The NOTIFY is not sent inside the append transaction: Postgres serialises the commits of all
  * notifying transactions on one lock, which would cap concurrent appends. Instead at most one
- * NOTIFY is in flight; appends that land meanwhile are folded into one more NOTIFY after it.
+ * NOTIFY is in flight, and NOTIFYs are at least MIN_NOTIFY_GAP_MS apart; appends that land
+ * meanwhile are folded into the next one.
  * Readers also poll, so a lost NOTIFY only costs latency.
  */
+const MIN_NOTIFY_GAP_MS = 2;
+
 export class AppendNotifier {
   private readonly listeners = new Set<() => void>();
   private sending = false;
   private pending = false;
+  private lastSentAt = 0;
+  private gapTimer: NodeJS.Timeout | undefined;
   private listenClient: Client | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -24,20 +29,32 @@ export class AppendNotifier {
 
   appended(): void {
     this.emit();
-    if (this.sending) {
-      this.pending = true;
+    this.pending = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.sending || !this.pending || this.closed) return;
+    const wait = this.lastSentAt + MIN_NOTIFY_GAP_MS - Date.now();
+    if (wait > 0) {
+      if (!this.gapTimer) {
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = undefined;
+          this.flush();
+        }, wait);
+        this.gapTimer.unref();
+      }
       return;
     }
+    this.pending = false;
     this.sending = true;
+    this.lastSentAt = Date.now();
     this.pool
       .query('SELECT pg_notify($1, $2)', [this.channel, ''])
       .catch(() => undefined) // readers poll; a failed wake-up only delays them
       .finally(() => {
         this.sending = false;
-        if (this.pending) {
-          this.pending = false;
-          this.appended();
-        }
+        this.flush();
       });
   }
 
@@ -52,6 +69,7 @@ export class AppendNotifier {
   async close(): Promise<void> {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.gapTimer) clearTimeout(this.gapTimer);
     const client = this.listenClient;
     this.listenClient = undefined;
     if (client) await client.end().catch(() => undefined);

@@ -96,6 +96,6 @@ export interface StreamVerification {
 export interface ChainBreach {
   readonly streamVersion: number;
   readonly eventId?: string;
-  readonly reason: 'content-altered' | 'prev-hash-mismatch' | 'version-gap' | 'head-mismatch';
+  readonly reason: 'content-altered' | 'prev-hash-mismatch' | 'version-gap';
   readonly detail: string;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  contentHash,
   EventIdReusedError,
   InvalidEventError,
   StreamNotFoundError,
@@ -38,13 +37,6 @@ describe('Postgres event store', () => {
   });
 
   const stream = () => `incident-${randomUUID()}`;
-
-  /** The store's own append, called on a client the test controls (to hold its transaction open). */
-  function rawAppend(streamId: string, reason: string): [string, unknown[]] {
-    const event = { eventId: randomUUID(), streamId, type: 'DiagnosisFailed', schemaVersion: 1, data: { reason }, metadata: testMetadata(), recordedAt: new Date().toISOString() };
-    const payload = [{ id: event.eventId, type: event.type, sv: 1, data: event.data, metadata: event.metadata, ch: contentHash(event) }];
-    return [`SELECT * FROM "${t.schema}".append_to_stream($1, 'incident', NULL, $2::jsonb, $3)`, [streamId, JSON.stringify(payload), event.recordedAt]];
-  }
 
   it('appends atomically and reads a stream back in order, up to a version', async () => {
     const id = stream();
@@ -127,7 +119,7 @@ describe('Postgres event store', () => {
     try {
       await slow.query('BEGIN');
       // The slow transaction takes its global position first, then stays open.
-      await slow.query(...rawAppend(lateStream, 'late'));
+      await t.store.appendToStream(lateStream, [failed('late')], { client: slow });
       const quick = stream();
       await t.store.appendToStream(quick, [failed('quick-1'), failed('quick-2')]);
 
@@ -153,7 +145,7 @@ describe('Postgres event store', () => {
     const client = await t.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(...rawAppend(stream(), 'doomed'));
+      await t.store.appendToStream(stream(), [failed('doomed')], { client });
       await client.query('ROLLBACK');
     } finally {
       client.release();

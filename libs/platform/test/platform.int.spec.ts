@@ -1,0 +1,247 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { INestApplication } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { tracer } from '@antibody/telemetry';
+import { memoryTelemetry, resetTelemetryForTests } from '@antibody/telemetry/testing';
+import { waitFor } from '@antibody/testing';
+import type { Pool } from 'pg';
+import {
+  baseServiceConfigSchema,
+  ConnectError,
+  connectNats,
+  connectPostgres,
+  createPlatformApp,
+  createPlatformLogger,
+  loadConfig,
+  MetricsService,
+  NATS_CONNECTION,
+  NatsHealthIndicator,
+  PG_POOL,
+  PlatformModule,
+  PostgresHealthIndicator,
+  traceLogMixin,
+  type PlatformLog,
+} from '@antibody/platform';
+
+const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+/** A stream that keeps every JSON log line written to it. */
+function logCapture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const lines = (): Record<string, unknown>[] =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { stream, lines };
+}
+
+function recordingLog(): PlatformLog & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('PlatformModule in a running Nest app (real Postgres and NATS)', () => {
+  const logs = logCapture();
+  let app: INestApplication;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    const config = loadConfig(
+      baseServiceConfigSchema,
+      { DATABASE_URL, NATS_URL, SERVICE_INSTANCE_ID: 'int-1' },
+      'ingest',
+    );
+    const logger = createPlatformLogger({ service: 'ingest', instanceId: 'int-1', level: 'info', destination: logs.stream });
+    // No connections are passed in: the module opens them itself, with retry.
+    app = await createPlatformApp(PlatformModule.forRoot({ service: 'ingest', config, logger }));
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('GET /health answers 200 with Postgres and NATS up', async () => {
+    const res = await fetch(`${baseUrl}/health`);
+    const body = (await res.json()) as { status: string; details: Record<string, { status: string }> };
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.details['postgres']).toEqual({ status: 'up' });
+    expect(body.details['nats']).toMatchObject({ status: 'up', server: expect.any(String), rttMs: expect.any(Number) });
+  });
+
+  it('GET /metrics serves antibody_ process metrics, request timings and metrics added by other modules', async () => {
+    app.get(MetricsService).counter({ name: 'antibody_int_things_total', help: 'Things counted by the spec.' }).inc(3);
+    await fetch(`${baseUrl}/health`);
+    const res = await fetch(`${baseUrl}/metrics`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(text).toMatch(/^antibody_process_cpu_user_seconds_total\{service="antibody-ingest",instance="int-1"\} /m);
+    expect(text).toMatch(/^antibody_nodejs_heap_size_used_bytes\{/m);
+    expect(text).toMatch(
+      /^antibody_http_request_duration_seconds_count\{service="antibody-ingest",instance="int-1",method="GET",route="\/health",status_code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^antibody_int_things_total\{service="antibody-ingest",instance="int-1"\} 3$/m);
+  });
+
+  it('logs requests as JSON without credentials, bodies or query strings', async () => {
+    const res = await fetch(`${baseUrl}/no-such-route?sentry_key=abc123`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer s3cret',
+        'x-sentry-auth': 'Sentry sentry_key=abc123',
+        cookie: 'session=s3cret',
+        'content-type': 'application/json',
+        'x-request-id': 'req-int-1',
+      },
+      body: JSON.stringify({ password: 'hunter2' }),
+    });
+    expect(res.status).toBe(404);
+    const line = logs.lines().find((l) => l['reqId'] === 'req-int-1');
+    expect(line).toMatchObject({
+      level: 'warn',
+      service: 'antibody-ingest',
+      instance: 'int-1',
+      req: { method: 'POST', url: '/no-such-route' },
+      res: { statusCode: 404 },
+    });
+    const headers = (line?.['req'] as { headers: Record<string, string> }).headers;
+    expect(headers['authorization']).toBe('[redacted]');
+    expect(headers['x-sentry-auth']).toBe('[redacted]');
+    expect(headers['cookie']).toBe('[redacted]');
+    const raw = JSON.stringify(logs.lines());
+    expect(raw).not.toContain('s3cret');
+    expect(raw).not.toContain('abc123');
+    expect(raw).not.toContain('hunter2');
+  });
+
+  it('on close, drains NATS and ends the pool', async () => {
+    const nats = app.get<NatsConnection>(NATS_CONNECTION);
+    const pool = app.get<Pool>(PG_POOL);
+    await app.close();
+    expect(nats.isClosed()).toBe(true);
+    expect(pool.ended).toBe(true);
+  });
+});
+
+describe('health indicators', () => {
+  const indicators = new HealthIndicatorService();
+
+  it('report NATS down for a closed connection and up for an open one', async () => {
+    const nc = await connectNats(NATS_URL, { service: 'ingest', log: recordingLog() });
+    try {
+      expect(await new NatsHealthIndicator(indicators, nc).isHealthy()).toMatchObject({ nats: { status: 'up' } });
+    } finally {
+      await nc.close();
+    }
+    expect(await new NatsHealthIndicator(indicators, nc).isHealthy()).toEqual({
+      nats: { status: 'down', message: 'connection closed' },
+    });
+  });
+
+  it('report NATS up as "embedded" when the service runs without NATS', async () => {
+    expect(await new NatsHealthIndicator(indicators, null).isHealthy()).toEqual({
+      nats: { status: 'up', mode: 'embedded' },
+    });
+  });
+
+  it('report Postgres down with the reason once its pool is gone', async () => {
+    const pool = await connectPostgres(DATABASE_URL, { service: 'ingest', log: recordingLog() });
+    expect(await new PostgresHealthIndicator(indicators, pool).isHealthy()).toEqual({ postgres: { status: 'up' } });
+    await pool.end();
+    expect(await new PostgresHealthIndicator(indicators, pool).isHealthy()).toMatchObject({
+      postgres: { status: 'down', message: expect.stringMatching(/pool/i) },
+    });
+  });
+});
+
+describe('connecting with retry', () => {
+  it('keeps the pool usable after Postgres drops its connections, logging instead of crashing', async () => {
+    const log = recordingLog();
+    const pool = await connectPostgres(DATABASE_URL, { service: 'int-restart', log });
+    const admin = await connectPostgres(DATABASE_URL, { service: 'int-admin', log: recordingLog() });
+    try {
+      await pool.query('SELECT 1'); // leaves an idle client in the pool
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'antibody-int-restart'",
+      );
+      await waitFor(() => log.lines.some((l) => l.includes('lost an idle Postgres connection')), {
+        timeoutMs: 5_000,
+        description: 'the idle-client error to be logged',
+      });
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([pool.end(), admin.end()]);
+    }
+  });
+
+  it('logs one line per failed Postgres attempt, then gives up with a ConnectError', async () => {
+    const port = await closedPort();
+    const log = recordingLog();
+    const attempt = connectPostgres(`postgres://postgres:pw@127.0.0.1:${port}/postgres`, {
+      service: 'analyzer',
+      log,
+      maxAttempts: 3,
+    });
+    await expect(attempt).rejects.toMatchObject({ name: 'ConnectError', code: 'CONNECT_FAILED' });
+    expect(log.lines).toEqual([
+      `antibody-analyzer: cannot reach Postgres at 127.0.0.1:${port} (ECONNREFUSED); retrying in 0.5s`,
+      `antibody-analyzer: cannot reach Postgres at 127.0.0.1:${port} (ECONNREFUSED); retrying in 1s`,
+      `antibody-analyzer: cannot reach Postgres at 127.0.0.1:${port} (ECONNREFUSED); giving up after 3 attempts`,
+    ]);
+  });
+
+  it('retries NATS until aborted', async () => {
+    const port = await closedPort();
+    const log = recordingLog();
+    const abort = new AbortController();
+    const attempt = connectNats(`nats://127.0.0.1:${port}`, { service: 'patcher', log, signal: abort.signal });
+    const rejected = expect(attempt).rejects.toBeInstanceOf(ConnectError);
+    await waitFor(() => log.lines.length > 0, { timeoutMs: 5_000, description: 'a retry line' });
+    abort.abort();
+    await rejected;
+    expect(log.lines[0]).toMatch(new RegExp(`^antibody-patcher: cannot reach NATS at 127\\.0\\.0\\.1:${port} \\(.+\\); retrying in 0\\.5s$`));
+  });
+});
+
+describe('trace ids in logs', () => {
+  afterAll(() => resetTelemetryForTests());
+
+  it('adds trace_id and span_id of the active span, and nothing outside a span', () => {
+    memoryTelemetry('antibody-ingest', 'int-1');
+    const logs = logCapture();
+    const logger = createPlatformLogger({ service: 'ingest', instanceId: 'int-1', level: 'info', destination: logs.stream });
+    expect(traceLogMixin()).toEqual({});
+    tracer().startActiveSpan('ingest request', (span) => {
+      const { traceId, spanId } = span.spanContext();
+      expect(traceLogMixin()).toEqual({ trace_id: traceId, span_id: spanId });
+      logger.info('inside');
+      span.end();
+    });
+    logger.info('outside');
+    const [inside, outside] = logs.lines();
+    expect(inside).toMatchObject({ msg: 'inside', trace_id: expect.stringMatching(/^[0-9a-f]{32}$/), span_id: expect.any(String) });
+    expect(outside).not.toHaveProperty('trace_id');
+  });
+});
