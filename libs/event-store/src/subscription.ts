@@ -24,8 +24,11 @@ export interface SubscriptionOptions {
 /** A subscription that is running. */
 export interface Subscription {
   readonly name: string;
-  /** Resolves once the subscription has processed everything readable at the time of the call. */
-  caughtUp(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once the checkpoint reaches `target` (default: everything readable at the time of
+   * the call). Rejects after `timeoutMs` (default 30 s).
+   */
+  caughtUp(options?: { target?: Checkpoint; timeoutMs?: number }): Promise<void>;
   /** The committed checkpoint. */
   checkpoint(): Promise<Checkpoint>;
   /** Finishes the batch in progress, then stops. */
@@ -166,8 +169,9 @@ class CheckpointedLoop<C> implements Subscription {
     return this;
   }
 
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const target = await this.store.headCheckpoint();
+  async caughtUp(options: { target?: Checkpoint; timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const target = options.target ?? (await this.store.headCheckpoint());
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const at = await this.checkpoint();

@@ -1,0 +1,11 @@
+export { startRelay } from './relay';
+export type { Relay, RelayOptions } from './relay';
+export { createJetStreamBus, ensureStream } from './jetstream-bus';
+export type { JetStreamBusOptions } from './jetstream-bus';
+export { createStoreLogBus } from './store-log-bus';
+export type { StoreLogBusOptions } from './store-log-bus';
+export { appendTraced } from './append';
+export type { TracedAppendOptions } from './append';
+export { STREAM_NAME, streamDefinition, consumerDefinition, subjectOf, subjectsForTypes, catalogSubjects } from './definitions';
+export type { StreamDefinitionOptions, ConsumerDefinitionOptions } from './definitions';
+export type { CausedEvent, Consumer, ConsumerOptions, EventBus, EventHandler, HandlerContext, Producer } from './types';

@@ -1,0 +1,191 @@
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { SUBJECT_PREFIX } from '@antibody/contracts';
+import { compareCheckpoints, type Checkpoint, type EventStore } from '@antibody/event-store';
+import { consumerDefinition, STREAM_NAME, streamDefinition } from './definitions';
+import { handleDelivery, type HandlingSettings } from './handling';
+import { resolveConsumerOptions } from './options';
+import { startStoreLogConsumer } from './store-log-bus';
+import type { Consumer, ConsumerOptions, EventBus, EventHandler, Producer } from './types';
+
+export interface JetStreamBusOptions {
+  readonly nc: NatsConnection;
+  readonly store: EventStore;
+  readonly producer: Producer;
+  readonly streamName?: string;
+  readonly subjectPrefix?: string;
+  /** Called for handler retries and transport trouble; the consumer keeps going. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Consumers on JetStream: one durable pull consumer per service, shared by all its instances.
+ * Explicit acks; a failing handler is nak'ed with backoff; after maxDeliver attempts, or at once
+ * for a message that fails its schema, a MessageDeadLettered event is appended and the message
+ * is terminated. A consumer created with `from: 'start'` first catches up from the store.
+ */
+export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
+  const consumers = new Set<Consumer>();
+  const streamName = options.streamName ?? STREAM_NAME;
+  const prefix = options.subjectPrefix ?? SUBJECT_PREFIX;
+  return {
+    transport: 'jetstream',
+    async consume(consumerOptions: ConsumerOptions, handler: EventHandler): Promise<Consumer> {
+      const resolved = resolveConsumerOptions(consumerOptions);
+      const jsm = await jetstreamManager(options.nc);
+      await ensureStream(jsm, streamDefinition({ name: streamName, subjectPrefix: prefix }));
+      const definition = consumerDefinition({
+        durable: resolved.durable,
+        types: resolved.typeList,
+        subjectPrefix: prefix,
+        maxDeliver: resolved.maxDeliver,
+        ackWaitMs: resolved.ackWaitMs,
+        multipleFilters: supportsMultipleFilters(options.nc),
+      });
+      const existed = await jsm.consumers.info(streamName, resolved.durable).then(
+        () => true,
+        () => false,
+      );
+      if (existed) await jsm.consumers.update(streamName, resolved.durable, definition);
+      else await jsm.consumers.add(streamName, definition);
+      const caughtUpTo = resolved.from === 'start' ? await catchUp(options, consumerOptions, handler, existed) : undefined;
+
+      const settings: HandlingSettings = {
+        store: options.store,
+        producer: options.producer,
+        durable: resolved.durable,
+        handlerName: resolved.handlerName,
+        types: resolved.types,
+        maxDeliver: resolved.maxDeliver,
+        backoffMs: resolved.backoffMs,
+        handler,
+        skipUpTo: caughtUpTo,
+      };
+      const consumer = await jetstream(options.nc).consumers.get(streamName, resolved.durable);
+      const messages = await consumer.consume({ max_messages: Math.max(10, resolved.concurrency * 4) });
+      const loop = runMessages(messages, settings, resolved.concurrency, options.onError);
+      const running: Consumer = {
+        durable: resolved.durable,
+        stop: async () => {
+          consumers.delete(running);
+          await messages.close().catch(() => undefined);
+          await loop;
+        },
+      };
+      consumers.add(running);
+      return running;
+    },
+    async close() {
+      await Promise.all([...consumers].map((c) => c.stop()));
+    },
+  };
+}
+
+async function runMessages(messages: ConsumerMessages, settings: HandlingSettings, concurrency: number, onError?: (error: unknown) => void): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for await (const msg of messages) {
+    const work = handleMessage(msg, settings, onError).finally(() => inFlight.delete(work));
+    inFlight.add(work);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+async function handleMessage(msg: JsMsg, settings: HandlingSettings, onError?: (error: unknown) => void): Promise<void> {
+  try {
+    const disposition = await handleDelivery(
+      { raw: msg.string(), deliveryCount: msg.info.deliveryCount, system: 'nats', destination: msg.subject },
+      settings,
+    );
+    switch (disposition.kind) {
+      case 'ack':
+        msg.ack();
+        return;
+      case 'retry':
+        onError?.(disposition.error);
+        msg.nak(disposition.delayMs);
+        return;
+      case 'dead-lettered':
+        msg.term(disposition.reason.slice(0, 200));
+        return;
+      default: {
+        const unreachable: never = disposition;
+        throw new Error(`unknown disposition ${String(unreachable)}`);
+      }
+    }
+  } catch (error) {
+    // Writing the dead-letter event failed (database down): let NATS redeliver later.
+    onError?.(error);
+    msg.nak(1000);
+  }
+}
+
+/**
+ * History for a new consumer: the JetStream consumer exists first (so it captures everything
+ * relayed from now on), then the store is read from position 0 up to a target taken after that
+ * moment. Events in both sets are handled twice at most, which deterministic event ids make
+ * harmless; JetStream messages at or below the target are acknowledged without a second call.
+ * The target is recorded, so a crash mid-catch-up resumes instead of skipping history.
+ */
+async function catchUp(options: JetStreamBusOptions, consumerOptions: ConsumerOptions, handler: EventHandler, existed: boolean): Promise<Checkpoint | undefined> {
+  const { store } = options;
+  const targetName = `catchup-target:${consumerOptions.durable}`;
+  const target = existed ? await readCheckpoint(store, targetName) : await recordTarget(store, targetName);
+  if (!target) return undefined; // a consumer created with from: 'now'
+  const progressName = `catchup:${consumerOptions.durable}`;
+  const progress = await readCheckpoint(store, progressName);
+  if (progress && compareCheckpoints(progress, target) >= 0) return target;
+  const subscription = startStoreLogConsumer(
+    { store, producer: options.producer, onError: options.onError },
+    { ...consumerOptions, from: 'start' },
+    handler,
+    progressName,
+  );
+  try {
+    await subscription.caughtUp({ target, timeoutMs: Number.POSITIVE_INFINITY });
+  } finally {
+    await subscription.stop();
+  }
+  return target;
+}
+
+async function recordTarget(store: EventStore, name: string) {
+  const target = await store.headCheckpoint();
+  await store.pool.query(
+    `INSERT INTO "${store.schema}".checkpoints (name, transaction_id, global_position) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+    [name, target.transactionId, target.position],
+  );
+  return readCheckpoint(store, name);
+}
+
+async function readCheckpoint(store: EventStore, name: string) {
+  const { rows } = await store.pool.query<{ transaction_id: string; global_position: string }>(
+    `SELECT transaction_id, global_position FROM "${store.schema}".checkpoints WHERE name = $1`,
+    [name],
+  );
+  const row = rows[0];
+  return row ? { transactionId: row.transaction_id, position: row.global_position } : undefined;
+}
+
+/** Creates the stream, or updates it when its definition changed. */
+export async function ensureStream(
+  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  definition: ReturnType<typeof streamDefinition>,
+): Promise<void> {
+  const existing = await jsm.streams.info(definition.name).catch(() => undefined);
+  if (!existing) {
+    await jsm.streams.add(definition).catch(async (error: unknown) => {
+      // Another instance created it first.
+      if (!(await jsm.streams.info(definition.name).catch(() => undefined))) throw error;
+    });
+    return;
+  }
+  const same = existing.config.subjects?.join(',') === definition.subjects.join(',') && existing.config.duplicate_window === definition.duplicate_window;
+  if (!same) await jsm.streams.update(definition.name, definition);
+}
+
+function supportsMultipleFilters(nc: NatsConnection): boolean {
+  const version = nc.info?.version ?? '0.0.0';
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}

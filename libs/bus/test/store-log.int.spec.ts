@@ -1,0 +1,4 @@
+import { busContract } from './bus-contract';
+import { storeLogHarness } from './harness';
+
+busContract('store-log', (t) => storeLogHarness(t.store));
