@@ -140,7 +140,7 @@ export async function main(): Promise<void> {
         replay_baseline_eps: { value: m(replayRaw), unit: 'rows/s', note: 'raw cursor SELECT, same driver' },
         replay_ratio: { value: m(replay) / m(replayRaw), unit: 'ratio', goal: '>= 0.5' },
       },
-      { rounds: ROUNDS, samples: { single, singleRaw, batch, batchRaw, replay, replayRaw } },
+      { rounds: ROUNDS, samples: { single, singleRaw, batch, batchRaw, replay, replayRaw }, checksum: sink },
     );
   } finally {
     await store.close();

@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { memoryTelemetry, resetTelemetryForTests, type MemoryTelemetry } from './testing';
-import { activeTraceId, withConsumerSpan, withProducerSpan, type MessageSpanInfo, type TraceCarrier } from './index';
+import { activeTraceId, withConsumerSpan, withProducerSpan, type MessageSpanInfo } from './index';
 
 const info: MessageSpanInfo = {
   system: 'nats',

@@ -1,0 +1,123 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { replay } from './commands/replay';
+import { tail } from './commands/tail';
+import { verifyAll, verifyStream } from './commands/verify';
+import { resolveTarget, withStore, DEFAULT_SCHEMA, type GlobalOptions } from './database';
+import { EXIT, outcomeOf, usageError } from './errors';
+import { outputTo, type Output, type TextSink } from './output';
+
+/** What the program reads and writes instead of `process`, so it runs in-process in tests. */
+export interface CliContext {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborting it stops a running `tail` cleanly (the process entry wires SIGINT/SIGTERM to it). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Builds the `antibody` commander program. Commander errors are not printed as-is nor do they exit
+ * the process: they are written as one `antibody: …` line to `context.stderr` and thrown as
+ * CommanderError (see {@link runCli}).
+ */
+export function buildProgram(context: CliContext): Command {
+  const out = outputTo(context.stdout, context.stderr);
+  const signal = context.signal ?? new AbortController().signal;
+  const program = new Command('antibody')
+    .description('Inspect the Antibody event store: replay a stream, verify hash chains, follow the live log.')
+    .option('--database-url <url>', 'Postgres URL of the event store (default: env DATABASE_URL)')
+    .option('--schema <name>', `schema of the event store (default: env ANTIBODY_SCHEMA or "${DEFAULT_SCHEMA}")`)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void context.stdout.write(text),
+      writeErr: (text) => void context.stderr.write(text),
+      outputError: (text, write) => write(`antibody: ${oneLine(text.replace(/^error: /, ''))}\n`),
+    })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+
+  const target = (command: Command) => resolveTarget(command.optsWithGlobals<GlobalOptions>(), context.env);
+
+  program
+    .command('replay')
+    .description("print a stream's events as a timeline")
+    .argument('<streamId>', 'the stream, e.g. incident-<id>')
+    .option('--json', 'print the events as a JSON array (full envelopes)')
+    .option('--to-version <n>', 'stop at this stream version (inclusive)', nonNegativeInteger)
+    .action(async (streamId: string, options: { json?: boolean; toVersion?: number }, command: Command) => {
+      await withStore(target(command), (store) => replay(store, streamId, options, out));
+    });
+
+  program
+    .command('verify')
+    .description("check a stream's hash chain, or every stream's with --all")
+    .argument('[streamId]', 'the stream to verify')
+    .option('--all', 'verify every stream')
+    .option('--json', 'print the verification result as JSON')
+    .action(async (streamId: string | undefined, options: { all?: boolean; json?: boolean }, command: Command) => {
+      if (options.all && streamId !== undefined) throw usageError('verify takes a stream id or --all, not both');
+      if (!options.all && streamId === undefined) throw usageError('verify needs a stream id or --all');
+      await withStore(target(command), (store) =>
+        streamId === undefined ? verifyAll(store, options, out) : verifyStream(store, streamId, options, out),
+      );
+    });
+
+  program
+    .command('tail')
+    .description('follow the global event log until Ctrl-C')
+    .option('--type <type...>', 'only events of these types (repeatable)')
+    .addOption(new Option('--stream-prefix <prefix>', 'only streams whose id starts with this').conflicts('category'))
+    .option('--category <category>', 'only streams of this category, e.g. incident')
+    .option('--from-start', 'start at position 0 instead of now')
+    .option('--limit <n>', 'stop after printing this many events', positiveInteger)
+    .option('--json', 'print one JSON envelope per line')
+    .action(async (options: TailCliOptions, command: Command) => {
+      await withStore(target(command), (store) => tail(store, { ...options, types: options.type }, out, signal));
+    });
+
+  return program;
+}
+
+interface TailCliOptions {
+  type?: string[];
+  streamPrefix?: string;
+  category?: string;
+  fromStart?: boolean;
+  limit?: number;
+  json?: boolean;
+}
+
+/**
+ * Parses `argv` (without `node` and the script) and runs the command. Never throws: every failure
+ * is one `antibody: …` line on stderr, and the result is the exit code (0 ok, 1 runtime, 2 usage).
+ */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    const { exitCode, line } = outcomeOf(error);
+    if (line !== undefined) report(outputTo(context.stdout, context.stderr), line);
+    if (context.env.ANTIBODY_DEBUG && error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`);
+    return exitCode;
+  }
+}
+
+function report(out: Output, line: string): void {
+  out.note(`antibody: ${oneLine(line)}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected an integer >= 0.');
+  return Number(value);
+}
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected an integer >= 1.');
+  return Number(value);
+}
