@@ -7,6 +7,7 @@ for (const lib of libs) {
   moduleNameMapper[`^@antibody/${lib}$`] = `<rootDir>/libs/${lib}/src/index.ts`;
   moduleNameMapper[`^@antibody/${lib}/testing$`] = `<rootDir>/libs/${lib}/src/testing/index.ts`;
 }
+moduleNameMapper['^@antibody/bus/nest$'] = '<rootDir>/libs/bus/src/nest/index.ts';
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false }] };
 const common = {
   rootDir: __dirname,

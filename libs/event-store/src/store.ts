@@ -253,14 +253,19 @@ class PostgresEventStore implements EventStore {
         continue;
       }
       const rows = chainRows(streamId, head, prepared, recordedAt);
+      // In a caller's transaction a failed INSERT would abort it: a savepoint keeps it usable
+      // for the duplicate check and the retry.
+      if (options.client) await options.client.query('SAVEPOINT antibody_append');
       try {
         const positions = await this.insert(db, rows);
+        if (options.client) await options.client.query('RELEASE SAVEPOINT antibody_append');
         const last = rows[rows.length - 1] as ChainedRow;
         if (cacheable) this.rememberHead(streamId, { version: last.version, hash: last.hash });
         if (!options.client) this.notifier.appended();
         return { streamId, nextExpectedVersion: last.version, positions, duplicate: false };
       } catch (error) {
         const pgError = error as { code?: string; constraint?: string };
+        if (options.client) await options.client.query('ROLLBACK TO SAVEPOINT antibody_append');
         if (pgError.code !== PG_UNIQUE_VIOLATION) throw error;
         this.heads.delete(streamId);
         // A retry of an append that already happened lands here: answer it with the original.

@@ -11,6 +11,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { EVENT_BUS_CONNECTION, type EventBusConnection } from '@antibody/bus/nest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Telemetry } from '@antibody/telemetry';
 import { LoggerModule } from 'nestjs-pino';
@@ -85,6 +86,8 @@ class PlatformLifecycle implements BeforeApplicationShutdown, OnApplicationShutd
  *
  * - `PLATFORM_CONFIG` (the config), `PG_POOL` (a `pg.Pool`), `NATS_CONNECTION` (a
  *   `NatsConnection`, or `null` in embedded mode) and {@link MetricsService};
+ * - `EVENT_BUS_CONNECTION` (from `@antibody/bus/nest`): that pool, NATS connection, schema and
+ *   producer, which `EventBusModule.forRoot(...)` builds the service's bus on;
  * - `GET /health` (terminus; 200 or 503 with details) and `GET /metrics` (Prometheus text);
  * - JSON request logging through nestjs-pino, and request timing into
  *   `antibody_http_request_duration_seconds`;
@@ -111,6 +114,17 @@ export class PlatformModule implements NestModule {
             provide: NATS_CONNECTION,
             useFactory: () => (config.NATS_URL ? connectNats(config.NATS_URL, connectOptions) : null),
           },
+      {
+        provide: EVENT_BUS_CONNECTION,
+        inject: [PG_POOL, NATS_CONNECTION],
+        useFactory: (pool: Pool, nats: NatsConnection | null): EventBusConnection => ({
+          pool,
+          nats,
+          databaseUrl: config.DATABASE_URL,
+          schema: config.ANTIBODY_SCHEMA,
+          producer: { service, instance: config.SERVICE_INSTANCE_ID },
+        }),
+      },
       { provide: MetricsService, useFactory: () => new MetricsService(service, config.SERVICE_INSTANCE_ID) },
       PostgresHealthIndicator,
       NatsHealthIndicator,
@@ -123,7 +137,7 @@ export class PlatformModule implements NestModule {
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), LoggerModule.forRoot(pinoHttpParams(logger))],
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [PLATFORM_CONFIG, PG_POOL, NATS_CONNECTION, MetricsService, PostgresHealthIndicator, NatsHealthIndicator],
+      exports: [PLATFORM_CONFIG, PG_POOL, NATS_CONNECTION, EVENT_BUS_CONNECTION, MetricsService, PostgresHealthIndicator, NatsHealthIndicator],
     };
   }
 

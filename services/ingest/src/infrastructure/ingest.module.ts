@@ -1,10 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { EventBusModule } from '@antibody/bus/nest';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
 
-/** Root module of antibody-ingest: the platform (config, Postgres, NATS, /health, /metrics, logs). */
+/**
+ * Root module of antibody-ingest: the platform (config, Postgres, NATS, /health, /metrics, logs) and the
+ * event bus (the migrated store, a consumer per `@OnEvent` handler, the relay — active or standing by).
+ */
 @Module({})
 export class IngestModule {
   static forRoot(platform: PlatformModuleOptions): DynamicModule {
-    return { module: IngestModule, imports: [PlatformModule.forRoot(platform)] };
+    return {
+      module: IngestModule,
+      imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'ingest', relay: true })],
+    };
   }
 }
