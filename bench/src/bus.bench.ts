@@ -11,10 +11,10 @@ import { median, percentile, report } from './harness';
 // The appender, the relay and the consumer each have their own pool or connection, so the relay
 // is woken by Postgres NOTIFY as it would be in another process.
 const STEADY_RATE = 500;
-const STEADY_SECONDS = 10;
-const SUSTAINED_SECONDS = 60;
+const STEADY_SECONDS = Number(process.env.BUS_STEADY_SECONDS ?? 10);
+const SUSTAINED_SECONDS = Number(process.env.BUS_SUSTAINED_SECONDS ?? 60);
 const SUSTAINED_WRITERS = 4;
-const SUSTAINED_BATCH = 50;
+const SUSTAINED_BATCH = Number(process.env.BUS_SUSTAINED_BATCH ?? 50);
 
 function failed(eventId: string): NewEvent {
   return { eventId, type: 'DiagnosisFailed', data: { reason: 'bench' }, metadata: testMetadata({ producer: { service: 'bench', instance: '1' } }) };
@@ -32,8 +32,9 @@ export async function main(): Promise<void> {
   const writer = createEventStore({ pool: writerPool, schema });
   const relayStore = createEventStore({ pool: relayPool, schema });
   const consumerStore = createEventStore({ pool: consumerPool, schema });
-  const relayNc = await connect({ servers: infrastructure.natsUrl });
-  const consumerNc = await connect({ servers: infrastructure.natsUrl });
+  // As the services connect (libs/platform connectNats): without per-request stack captures.
+  const relayNc = await connect({ servers: infrastructure.natsUrl, noAsyncTraces: true });
+  const consumerNc = await connect({ servers: infrastructure.natsUrl, noAsyncTraces: true });
   const relay = startRelay({ store: relayStore, nc: relayNc, streamName, subjectPrefix: id, pollIntervalMs: 250, batchSize: 1000 });
   const bus = createJetStreamBus({ nc: consumerNc, store: consumerStore, producer: { service: 'bench', instance: '1' }, streamName, subjectPrefix: id });
   try {
@@ -121,8 +122,8 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
 }
 
 async function rawJetStreamLatency(url: string, streamName: string, prefix: string): Promise<{ p50: number; p99: number }> {
-  const pub = await connect({ servers: url });
-  const sub = await connect({ servers: url });
+  const pub = await connect({ servers: url, noAsyncTraces: true });
+  const sub = await connect({ servers: url, noAsyncTraces: true });
   const jsm = await jetstreamManager(pub);
   await jsm.streams.add({ name: streamName, subjects: [`${prefix}.>`] });
   await jsm.consumers.add(streamName, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New });

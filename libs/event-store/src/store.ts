@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { Pool, PoolClient } from 'pg';
 import { eventMetadataSchema, eventCatalog } from '@antibody/contracts';
 import {
@@ -79,8 +79,11 @@ const catalogValidator: EventValidator = {
   currentVersion: (type) => eventCatalog.definition(type)?.schemaVersion,
 };
 
+// recorded_at comes back as the exact ISO text the store wrote (millisecond precision, UTC), which
+// the hash covers: no Date parsing and re-formatting per row on the read path.
 const EVENT_COLUMNS = `event_id, type, schema_version, data, stream_id, stream_version, global_position,
-  transaction_id, metadata, recorded_at, prev_hash, hash`;
+  transaction_id, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at,
+  prev_hash, hash`;
 
 interface EventRow {
   event_id: string;
@@ -92,7 +95,7 @@ interface EventRow {
   global_position: string;
   transaction_id: string;
   metadata: StoredEvent['metadata'];
-  recorded_at: Date;
+  recorded_at: string;
   prev_hash: string;
   hash: string;
 }
@@ -108,7 +111,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
     globalPosition: row.global_position,
     transactionId: row.transaction_id,
     metadata: row.metadata,
-    recordedAt: row.recorded_at.toISOString(),
+    recordedAt: row.recorded_at,
     prevHash: row.prev_hash,
     hash: row.hash,
   };
@@ -374,7 +377,8 @@ class PostgresEventStore implements EventStore {
       const path = ['metadata', ...(issue?.path ?? []).map(String)].join('.');
       throw new InvalidEventError(type, path, `${path}: ${issue?.message ?? 'invalid'}`);
     }
-    const eventId = event.eventId ?? randomUUID();
+    // Time-ordered (v7) ids keep the event_id index's inserts on its right edge, like a sequence.
+    const eventId = event.eventId ?? uuidv7();
     if (!UUID.test(eventId)) throw new InvalidEventError(type, 'eventId', `eventId must be a uuid (got "${eventId}")`);
     const content = { eventId, streamId, type, schemaVersion, data: event.data, metadata: metadata.data, recordedAt };
     return { id: eventId, type, sv: schemaVersion, data: event.data, metadata: metadata.data, contentHash: contentHash(content) };
