@@ -4,6 +4,7 @@ import { DEAD_LETTER_PAYLOAD_MAX_CHARS, eventCatalog, eventMetadataSchema } from
 import { compareCheckpoints, deterministicEventId, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { withConsumerSpan } from '@antibody/telemetry';
 import { appendTraced } from './append';
+import type { ResolvedConsumerOptions } from './options';
 import type { EventHandler, HandlerContext, Producer } from './types';
 
 /** What the transport must do with the message after handling. */
@@ -31,6 +32,20 @@ export interface HandlingSettings {
   readonly handler: EventHandler;
   /** Events at or before this position were already handled by the store catch-up. */
   readonly skipUpTo?: Checkpoint;
+}
+
+/** The handling settings of a consumer, from its resolved options. */
+export function handlingSettings(resolved: ResolvedConsumerOptions, store: EventStore, producer: Producer, handler: EventHandler): HandlingSettings {
+  return {
+    store,
+    producer,
+    durable: resolved.durable,
+    handlerName: resolved.handlerName,
+    types: resolved.types,
+    maxDeliver: resolved.maxDeliver,
+    backoffMs: resolved.backoffMs,
+    handler,
+  };
 }
 
 const RAW_NAMESPACE = '3f0e9a52-7c1d-5b8e-9f64-1a2b3c4d5e6f';

@@ -1,9 +1,9 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SUBJECT_PREFIX } from '@antibody/contracts';
-import { compareCheckpoints, type Checkpoint, type EventStore } from '@antibody/event-store';
+import { compareCheckpoints, readCheckpoint, type Checkpoint, type EventStore } from '@antibody/event-store';
 import { consumerDefinition, STREAM_NAME, streamDefinition } from './definitions';
-import { handleDelivery, type HandlingSettings } from './handling';
+import { handleDelivery, handlingSettings, type HandlingSettings } from './handling';
 import { resolveConsumerOptions } from './options';
 import { startStoreLogConsumer } from './store-log-bus';
 import type { Consumer, ConsumerOptions, EventBus, EventHandler, Producer } from './types';
@@ -50,17 +50,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
       else await jsm.consumers.add(streamName, definition);
       const caughtUpTo = resolved.from === 'start' ? await catchUp(options, consumerOptions, handler, existed) : undefined;
 
-      const settings: HandlingSettings = {
-        store: options.store,
-        producer: options.producer,
-        durable: resolved.durable,
-        handlerName: resolved.handlerName,
-        types: resolved.types,
-        maxDeliver: resolved.maxDeliver,
-        backoffMs: resolved.backoffMs,
-        handler,
-        skipUpTo: caughtUpTo,
-      };
+      const settings = { ...handlingSettings(resolved, options.store, options.producer, handler), skipUpTo: caughtUpTo };
       const consumer = await jetstream(options.nc).consumers.get(streamName, resolved.durable);
       const messages = await consumer.consume({ max_messages: Math.max(10, resolved.concurrency * 4) });
       const loop = runMessages(messages, settings, resolved.concurrency, options.onError);
@@ -158,14 +148,6 @@ async function recordTarget(store: EventStore, name: string) {
   return readCheckpoint(store, name);
 }
 
-async function readCheckpoint(store: EventStore, name: string) {
-  const { rows } = await store.pool.query<{ transaction_id: string; global_position: string }>(
-    `SELECT transaction_id, global_position FROM "${store.schema}".checkpoints WHERE name = $1`,
-    [name],
-  );
-  const row = rows[0];
-  return row ? { transactionId: row.transaction_id, position: row.global_position } : undefined;
-}
 
 /** Creates the stream, or updates it when its definition changed. */
 export async function ensureStream(

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { categoryOf, SUBJECT_PREFIX } from '@antibody/contracts';
-import { START, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
+import { readCheckpoint, Sleeper, START, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { STREAM_NAME, streamDefinition, subjectOf } from './definitions';
 import { ensureStream } from './jetstream-bus';
 
@@ -49,7 +49,7 @@ class StoreToJetStreamRelay implements Relay {
   private active = false;
   private count = 0;
   private lockClient: Client | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private readonly streamName: string;
@@ -63,7 +63,7 @@ class StoreToJetStreamRelay implements Relay {
   }
 
   start(): this {
-    this.unsubscribe = this.options.store.onAppended(() => this.wake?.());
+    this.unsubscribe = this.options.store.onAppended(() => this.sleeper.wake());
     this.running = this.run();
     return this;
   }
@@ -77,18 +77,13 @@ class StoreToJetStreamRelay implements Relay {
   }
 
   async checkpoint(): Promise<Checkpoint> {
-    const { rows } = await this.options.store.pool.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id, global_position FROM "${this.options.store.schema}".checkpoints WHERE name = $1`,
-      [this.checkpointName],
-    );
-    const row = rows[0];
-    return row ? { transactionId: row.transaction_id, position: row.global_position } : START;
+    return (await readCheckpoint(this.options.store, this.checkpointName)) ?? START;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.wake?.();
+    this.sleeper.wake();
     await this.running;
   }
 
@@ -144,7 +139,7 @@ class StoreToJetStreamRelay implements Relay {
     client.removeAllListeners();
     client.on('error', () => undefined);
     this.setActive(false);
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   private async release(): Promise<void> {
@@ -189,18 +184,7 @@ class StoreToJetStreamRelay implements Relay {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
+    return this.sleeper.sleep(ms);
   }
 }
 

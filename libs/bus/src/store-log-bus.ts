@@ -1,6 +1,6 @@
 import { categoryOf } from '@antibody/contracts';
 import { subscribe, type EventStore, type Subscription } from '@antibody/event-store';
-import { handleDelivery, type HandlingSettings } from './handling';
+import { handleDelivery, handlingSettings } from './handling';
 import { resolveConsumerOptions } from './options';
 import type { Consumer, ConsumerOptions, EventBus, EventHandler, Producer } from './types';
 
@@ -56,16 +56,7 @@ export function startStoreLogConsumer(
   checkpointName: string,
 ): Subscription {
   const resolved = resolveConsumerOptions(consumerOptions);
-  const settings: HandlingSettings = {
-    store: options.store,
-    producer: options.producer,
-    durable: resolved.durable,
-    handlerName: resolved.handlerName,
-    types: resolved.types,
-    maxDeliver: resolved.maxDeliver,
-    backoffMs: resolved.backoffMs,
-    handler,
-  };
+  const settings = handlingSettings(resolved, options.store, options.producer, handler);
   const attempts = new Map<string, number>();
   return subscribe(
     options.store,

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteSchema } from './identifiers';
+import { Sleeper } from './sleeper';
 import type { EventStore } from './store';
 import type { Checkpoint, StoredEvent } from './types';
 import { START } from './types';
@@ -142,7 +143,7 @@ export async function resetProjection(store: EventStore, dataSource: DataSource,
 class CheckpointedLoop<C> implements Subscription {
   private stopped = false;
   private running: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private unsubscribe: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
   private readonly batchSize: number;
@@ -164,7 +165,7 @@ class CheckpointedLoop<C> implements Subscription {
   }
 
   start(): this {
-    this.unsubscribe = this.store.onAppended(() => this.wake?.());
+    this.unsubscribe = this.store.onAppended(() => this.sleeper.wake());
     this.running = this.loop();
     return this;
   }
@@ -179,25 +180,20 @@ class CheckpointedLoop<C> implements Subscription {
       if (Date.now() > deadline) throw new Error(`subscription "${this.name}" did not catch up within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         this.idleWaiters.push(resolve);
-        this.wake?.();
+        this.sleeper.wake();
         setTimeout(resolve, 50).unref();
       });
     }
   }
 
   async checkpoint(): Promise<Checkpoint> {
-    const rows = await this.store.pool.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id, global_position FROM ${this.table} WHERE name = $1`,
-      [this.name],
-    );
-    const row = rows.rows[0];
-    return row ? { transactionId: row.transaction_id, position: row.global_position } : START;
+    return (await readCheckpoint(this.store, this.name)) ?? START;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.wake?.();
+    this.sleeper.wake();
     await this.running;
   }
 
@@ -270,19 +266,18 @@ class CheckpointedLoop<C> implements Subscription {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
+    return this.sleeper.sleep(ms);
   }
+}
+
+/** The committed checkpoint called `name`, or undefined when there is none yet. */
+export async function readCheckpoint(store: EventStore, name: string): Promise<Checkpoint | undefined> {
+  const { rows } = await store.pool.query<{ transaction_id: string; global_position: string }>(
+    `SELECT transaction_id, global_position FROM ${quoteSchema(store.schema)}.checkpoints WHERE name = $1`,
+    [name],
+  );
+  const row = rows[0];
+  return row ? { transactionId: row.transaction_id, position: row.global_position } : undefined;
 }
 
 /** Orders checkpoints as the log does: by transaction id, then position. */
