@@ -1,4 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { decide, type DecideOptions } from './commands/decide';
+import { createKey, listKeys, revokeKey } from './commands/keys';
+import { logs } from './commands/logs';
 import { replay } from './commands/replay';
 import { tail } from './commands/tail';
 import { verifyAll, verifyStream } from './commands/verify';
@@ -73,6 +76,60 @@ export function buildProgram(context: CliContext): Command {
     .option('--json', 'print one JSON envelope per line')
     .action(async (options: TailCliOptions, command: Command) => {
       await withStore(target(command), (store) => tail(store, { ...options, types: options.type }, out, signal));
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .description(`${decision} the rollout of an incident's validated patch (recorded as DecisionRecorded)`)
+      .argument('<incident>', 'the incident id (uuid)')
+      .option('--patch <id>', "the patch decided on (default: the incident's latest validated patch)")
+      .option('--by <who>', 'who decides (default: env ANTIBODY_USER, else the OS user)')
+      .option('--comment <text>', 'why')
+      .option('--json', 'print the recorded decision as JSON')
+      .action(async (incident: string, options: DecideOptions, command: Command) => {
+        await withStore(target(command), (store) => decide(store, decision, incident, options, out, context.env));
+      });
+  }
+
+  const keys = program.command('keys').description('manage the ingest keys of a service under care');
+  keys
+    .command('create')
+    .description('create an ingest key for a service (printed once; only its hash is stored)')
+    .requiredOption('--project <service>', 'the registered service whose errors the key admits')
+    .option('--label <label>', 'a note, e.g. production')
+    .option('--rate-limit <perMinute>', 'reports accepted per minute with this key (per ingest instance)', positiveInteger)
+    .option('--json', 'print {keyId, key, project} as JSON')
+    .action(async (options: { project: string; label?: string; rateLimit?: number; json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => createKey(store, options, out));
+    });
+  keys
+    .command('list')
+    .description("list a service's ingest keys (never the keys themselves)")
+    .requiredOption('--project <service>', 'the registered service')
+    .option('--json', 'print the keys as JSON')
+    .action(async (options: { project: string; json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => listKeys(store, options, out));
+    });
+  keys
+    .command('revoke')
+    .description('revoke an ingest key; ingest refuses it from then on')
+    .argument('<keyId>', 'the key id shown by `keys create` or `keys list`')
+    .requiredOption('--project <service>', 'the registered service')
+    .option('--reason <reason>', 'why, for the audit trail')
+    .action(async (keyId: string, options: { project: string; reason?: string }, command: Command) => {
+      await withStore(target(command), (store) => revokeKey(store, { ...options, keyId }, out));
+    });
+
+  program
+    .command('logs')
+    .description("print the full logs of a patch's validation (verdict events carry only excerpts)")
+    .argument('<patchId>', 'the patch id (a uuid)')
+    .option('--step <step>', 'only this step, e.g. test:patched')
+    .option('--json', 'print the log entries as a JSON array')
+    .action(async (patchId: string, options: { step?: string; json?: boolean }, command: Command) => {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(patchId)) throw usageError(`"${patchId}" is not a patch id (a uuid)`);
+      await withStore(target(command), (store) => logs(store, patchId, options, out));
     });
 
   return program;

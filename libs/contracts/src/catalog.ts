@@ -178,7 +178,7 @@ const info: { readonly [K in EventType]: EventInfo } = {
   FixCommitted: { description: 'A validated patch was committed to a branch, with a pull request where the policy asks for one.', producedBy: ['deployer'] },
   RolloutStarted: { description: 'A progressive rollout of the fix started, with its traffic stages.', producedBy: ['deployer'] },
   StageAdvanced: { description: 'The canary judge found no regression and the rollout moved to the next traffic stage.', producedBy: ['deployer'] },
-  RolledBack: { description: 'The rollout was stopped and reverted because the canary judge found a regression.', producedBy: ['deployer'] },
+  RolledBack: { description: 'The rollout was stopped and all traffic returned to stable: the canary judge found a regression or no evidence by the deadline, or a person rejected it.', producedBy: ['deployer'] },
   RolloutCompleted: { description: 'The fix serves all traffic.', producedBy: ['deployer'] },
   IncidentResolved: { description: 'The incident was closed: the fix was deployed or merged, or a person closed it.', producedBy: ['deployer', 'cli'] },
   IncidentEscalated: { description: 'The loop could not heal the incident on its own and handed it to a person, saying why.', producedBy: ['analyzer', 'patcher', 'validator', 'deployer'] },

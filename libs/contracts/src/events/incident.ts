@@ -25,9 +25,24 @@ export const stackFrameSchema = z.object({
 
 const percent = z.number().gt(0).max(100);
 
+const armCounts = z.object({
+  requests: count,
+  errors: count,
+  slow: count.describe("Requests slower than stable's pre-rollout p95."),
+});
+
 const canaryEvidence = z.object({
   errorRate: z.object({ baseline: probability, canary: probability }),
   logLikelihoodRatio: z.number().optional().describe('Sequential test statistic; above the upper bound means the canary is worse.'),
+  stage: percent.optional().describe('Canary traffic percentage of the stage this evidence was gathered at.'),
+  stageElapsedMs: count.optional(),
+  counts: z.object({ canary: armCounts, stable: armCounts }).optional().describe('Counts within the stage judged.'),
+  logEValue: z
+    .object({ errors: z.number(), latency: z.number(), combined: z.number() })
+    .optional()
+    .describe('ln of the anytime-valid e-values (beta-binomial mixture), multiplied across stages so far.'),
+  logThreshold: z.number().optional().describe('ln(1/alpha): the canary is rolled back when logEValue.combined reaches it.'),
+  srmZ: z.number().optional().describe('Sample-ratio mismatch z of the request split; large |z| makes the stage inconclusive.'),
 });
 
 const SOURCE_ID = { rule: 'ruleId', pattern: 'patternId', template: 'templateId', llm: 'model' } as const;
@@ -91,6 +106,23 @@ export const diagnosisMade = z
     model: text.optional(),
     confidence: probability,
     costUsd: usd.optional(),
+    errorClass: text.optional().describe('The class of error diagnosed (the rule catalog\'s errorClass), e.g. `TypeError:undefined-property-access`.'),
+    commit: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a hex commit sha').optional().describe('The commit whose code was analysed (the incident\'s release).'),
+    captures: z.record(z.string(), z.string()).optional().describe('Values the rule extracted from the error message (e.g. the property name).'),
+    sites: z
+      .array(
+        z.object({
+          file: text,
+          line: z.number().int().positive(),
+          function: text.optional(),
+          suspect: text.optional().describe('The expression holding the bad value at that line.'),
+          weight: probability.describe('How strongly the fix belongs here (1 = where it belongs).'),
+        }),
+      )
+      .optional()
+      .describe('Candidate fix sites found by fault localisation, best first (the crash frame and its callers).'),
+    evidence: z.array(text).optional().describe('Facts established from the code, e.g. `unawaited-async-call`.'),
+    notes: z.array(text).optional().describe('The localisation reasoning, one step per entry.'),
   })
   .superRefine(requireSourceId);
 
@@ -112,6 +144,8 @@ export const patchProposed = z
     rank: z.number().int().positive().describe('1 is the best candidate.'),
     confidence: probability,
     costUsd: usd.optional(),
+    baseCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a hex commit sha').optional().describe('The commit the diff applies to (the analysed release).'),
+    errorClass: text.optional().describe('The class of error the patch fixes (carried from the diagnosis, used by pattern learning).'),
   })
   .superRefine(requireSourceId);
 
@@ -120,28 +154,73 @@ export const patchFailed = z.object({
   costUsd: usd.optional(),
 });
 
+/** Status of one test on the unpatched baseline or the patched tree; `flaky`: it both passed and failed on re-runs. */
+const testStatus = z.enum(['passed', 'failed', 'skipped', 'flaky']);
+
+/** One test's result in a validation: its status with the patch, and (additively) on the baseline. */
+const validationTest = z.object({
+  name: text,
+  status: testStatus,
+  durationMs: count,
+  baseline: testStatus.optional().describe('The status on the unpatched baseline; absent when the test did not exist there (e.g. the reproduction).'),
+  message: z.string().optional().describe('First lines of the failure message, truncated.'),
+});
+
+/** The regression test built from the captured failure. */
+const validationReproduction = z.object({
+  status: z
+    .enum(['reproduced', 'not-reproduced', 'skipped'])
+    .describe('`reproduced`: a test failed like the captured error before the patch and passes with it.'),
+  testFile: text.optional(),
+  reason: z.string().optional().describe('Why no reproduction was built, or how it behaved, in plain words.'),
+  diff: z.string().optional().describe('The regression test as a unified diff; it becomes part of the patch.'),
+});
+
+/** A truncated log of one validation step; the full text is kept and retrievable with `antibody logs <patchId>`. */
+const validationLog = z.object({
+  step: text.describe('e.g. `install`, `build`, `test:baseline`, `test:patched`.'),
+  exitCode: z.number().int().nullable(),
+  excerpt: z.string(),
+  truncated: z.boolean(),
+});
+
+/** What the sandbox enforced for this validation (it depends on the host's privileges). */
+const validationSandbox = z.object({
+  network: z.enum(['none', 'loopback-only', 'host']),
+  writes: z.enum(['worktree-and-temp', 'unrestricted']),
+  user: z.enum(['unprivileged', 'same-as-validator']),
+  limits: z.array(text).describe('Limits in force, e.g. `timeout 600s`, `address-space 2GiB`, `processes 256`.'),
+});
+
 export const patchValidated = z.object({
   patchId: patchIdSchema,
-  tests: z.array(
-    z.object({
-      name: text,
-      status: z.enum(['passed', 'failed', 'skipped', 'flaky']),
-      durationMs: count,
-    }),
-  ),
-  reproduction: z.object({
-    status: z
-      .enum(['reproduced', 'not-reproduced', 'skipped'])
-      .describe('`reproduced`: a test failed like the captured error before the patch and passes with it.'),
-    testFile: text.optional(),
-  }),
+  tests: z.array(validationTest),
+  reproduction: validationReproduction,
   logsRef: text.optional().describe('Where the full validation logs are kept.'),
+  commit: text.optional().describe('The release commit the patch was validated against.'),
+  flakyTests: z.array(text).optional().describe('Tests that both passed and failed on re-runs: not blamed on the patch.'),
+  logs: z.array(validationLog).optional(),
+  sandbox: validationSandbox.optional(),
+  durationMs: count.optional(),
 });
 
 export const patchRejected = z.object({
   patchId: patchIdSchema,
   reason: text,
   failingTests: z.array(text),
+  stage: z
+    .enum(['prepare', 'apply', 'policy', 'install', 'build', 'baseline', 'tests', 'reproduction'])
+    .optional()
+    .describe('The validation step that rejected the patch.'),
+  violations: z.array(text).optional().describe('Sandbox or policy violations observed, each in plain words.'),
+  tests: z.array(validationTest).optional(),
+  reproduction: validationReproduction.optional(),
+  flakyTests: z.array(text).optional(),
+  logs: z.array(validationLog).optional(),
+  logsRef: text.optional(),
+  commit: text.optional(),
+  sandbox: validationSandbox.optional(),
+  durationMs: count.optional(),
 });
 
 export const fixCommitted = z.object({
@@ -168,11 +247,18 @@ export const rolledBack = z.object({
   reason: text,
   stage: percent.describe('The traffic percentage at which the rollout stopped.'),
   evidence: canaryEvidence.optional(),
+  cause: z
+    .enum(['error-regression', 'latency-regression', 'error-ceiling', 'no-evidence-by-deadline', 'inconclusive-by-deadline', 'aborted', 'rejected'])
+    .optional()
+    .describe('Why the judge (or a person) stopped the rollout.'),
+  trace: z.array(canaryEvidence).optional().describe("The judge's evidence at each stage change, ending with the rollback."),
 });
 
 export const rolloutCompleted = z.object({
   patchId: patchIdSchema,
   release: text,
+  evidence: canaryEvidence.optional().describe('The evidence of the last judged stage.'),
+  trace: z.array(canaryEvidence).optional(),
 });
 
 export const incidentResolved = z.object({

@@ -7,6 +7,10 @@ export const servicePolicySchema = z.object({
   autoDeploy: z.boolean().describe('Roll a validated patch out automatically; when false, a pull request is opened instead.'),
   allowedPaths: z.array(text).describe('Glob patterns of paths a patch may touch.'),
   forbiddenPaths: z.array(text).describe('Glob patterns a patch must never touch; wins over allowedPaths.'),
+  requireReproduction: z
+    .boolean()
+    .optional()
+    .describe('When true, a patch for which no reproduction of the captured failure could be built is rejected; when false or absent it may proceed, and the verdict says so plainly.'),
   budgets: z.object({
     perIncidentUsd: usd,
     dailyUsd: usd,
@@ -27,6 +31,14 @@ export const serviceRegistered = z.object({
   }),
   language: text.describe('Main language of the code base, lowercase, e.g. `typescript`, `javascript`, `python`.'),
   sourceMaps: text.optional().describe('Where source maps are found (a path in the repository or a URL).'),
+  scrubbing: z
+    .object({
+      extraSensitiveWords: z.array(text).optional().describe('Words added to the default sensitive words (key names and values containing them are filtered).'),
+      safeKeys: z.array(text).optional().describe('Key names never filtered by name, e.g. `session_count`.'),
+      removeIpAddresses: z.boolean().optional().describe('Remove IP addresses from reports (default true).'),
+    })
+    .optional()
+    .describe("How ingest scrubs this service's error reports, on top of the defaults."),
   deploy: z.object({
     adapter: z.enum(['fleet', 'webhook', 'none']),
     settings: z.record(z.string(), jsonValue).describe('Adapter settings. Secrets are referenced (e.g. by environment variable name), never inlined.'),
@@ -49,6 +61,7 @@ export const ingestKeyCreated = z.object({
   project: serviceNameSchema.describe('The service under care whose errors the key admits.'),
   hash: sha256Hex.describe('SHA-256 (hex) of the key. The key itself is shown once to its creator and never stored.'),
   label: text.optional(),
+  rateLimitPerMinute: z.number().int().positive().optional().describe('Reports accepted per minute with this key (per ingest instance); the ingest default when absent.'),
 });
 
 export const ingestKeyRevoked = z.object({

@@ -1,0 +1,26 @@
+// The platform's config module alone: the main entry would load Nest before telemetry starts.
+import { baseServiceConfigSchema } from '@antibody/platform/dist/config';
+import { z } from 'zod';
+import { DEFAULT_JUDGE_CONFIG } from '../domain/judge';
+
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Deployer settings (env): stages, dwell, exposure, alpha, observation period, notification targets. */
+export const deployerConfigSchema = baseServiceConfigSchema.extend({
+  DEPLOYER_STAGES: z
+    .string()
+    .default(DEFAULT_JUDGE_CONFIG.stages.join(','))
+    .transform((v) => v.split(',').map(Number)),
+  DEPLOYER_MIN_DWELL_MS: z.coerce.number().int().nonnegative().default(DEFAULT_JUDGE_CONFIG.minDwellMs),
+  DEPLOYER_MIN_CANARY_REQUESTS: z.coerce.number().int().positive().default(DEFAULT_JUDGE_CONFIG.minCanaryRequests),
+  DEPLOYER_STAGE_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_JUDGE_CONFIG.stageDeadlineMs),
+  DEPLOYER_ALPHA: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.alpha),
+  DEPLOYER_OBSERVE_EVERY_MS: z.coerce.number().int().positive().default(10_000),
+  DEPLOYER_SLACK_WEBHOOK_URLS: list,
+  DEPLOYER_NOTIFY_WEBHOOK_URLS: list,
+  DEPLOYER_NOTIFY_MAX_PER_HOUR: z.coerce.number().int().positive().default(10),
+});
+export type DeployerConfig = z.infer<typeof deployerConfigSchema>;
