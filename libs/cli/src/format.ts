@@ -150,6 +150,7 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   DiagnosisMade: (d) =>
     `${quote(d.rootCause)} @ ${d.location.file}:${d.location.line} (${d.source} ${d.ruleId ?? d.patternId ?? d.model ?? NONE}, confidence ${d.confidence}${usd(d.costUsd)})`,
   DiagnosisFailed: (d) => `${quote(d.reason)}${usd(d.costUsd)}`,
+  DiagnosisRequested: (d) => `back to diagnosis after ${d.step}: ${quote(d.reason)} (excluding ${d.excludePatchIds.map(shortId).join(', ')})`,
   PatchProposed: (d) =>
     `patch ${shortId(d.patchId)}: ${d.files.join(', ')} (${d.source} ${d.templateId ?? d.patternId ?? d.model ?? NONE}, rank ${d.rank}, confidence ${d.confidence}${usd(d.costUsd)})`,
   PatchFailed: (d) => `${quote(d.reason)}${usd(d.costUsd)}`,

@@ -213,6 +213,7 @@ describe('typed events', () => {
       case 'IncidentResolved':
       case 'IncidentEscalated':
       case 'DecisionRecorded':
+      case 'DiagnosisRequested':
       case 'LlmCallMetered':
         return event.type;
       default: {

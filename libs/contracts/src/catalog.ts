@@ -183,6 +183,7 @@ const info: { readonly [K in EventType]: EventInfo } = {
   IncidentResolved: { description: 'The incident was closed: the fix was deployed or merged, or a person closed it.', producedBy: ['deployer', 'cli'] },
   IncidentEscalated: { description: 'The loop could not heal the incident on its own and handed it to a person, saying why.', producedBy: ['analyzer', 'patcher', 'validator', 'deployer'] },
   DecisionRecorded: { description: 'A person approved, rejected or asked to retry a step.', producedBy: ['cli'] },
+  DiagnosisRequested: { description: 'The incident goes back to diagnosis after a fix failed in production (rolled back), naming the patches to avoid.', producedBy: ['deployer'] },
   LlmCallMetered: { description: 'A language-model call was made for the incident, with its tokens and cost.', producedBy: ['analyzer', 'patcher'] },
 
   PatternLearned: { description: 'A fix pattern was added to the library, from a seed, a healed incident or a person.', producedBy: ['learning'] },

@@ -230,16 +230,38 @@ export const fixCommitted = z.object({
   pullRequestUrl: z.url().optional(),
 });
 
+const countsSnapshot = z
+  .object({ canary: armCounts, stable: armCounts })
+  .describe('Cumulative counts per release since the canary started, as the deploy adapter read them.');
+
 export const rolloutStarted = z.object({
   patchId: patchIdSchema,
   release: text,
   stages: z.array(percent).min(1).describe('Traffic percentages, in order; the last is usually 100.'),
+  at: timestamp.optional().describe("The judge's clock when the first stage started (the rollout is resumed from it after a deployer restart)."),
+  baseline: countsSnapshot.optional().describe('Cumulative counts when the first stage started: the first stage is judged on the counts since.'),
+  judge: z
+    .object({
+      minDwellMs: count,
+      minCanaryRequests: count,
+      stageDeadlineMs: count,
+      alpha: probability,
+      priorConcentration: z.number().positive(),
+      errorRateCeiling: probability,
+      ceilingMinRequests: count,
+      srmMaxZ: z.number().positive(),
+      judgeLatency: z.boolean(),
+    })
+    .optional()
+    .describe('The judge settings of this rollout, so that a resumed rollout is judged by the same rules.'),
 });
 
 export const stageAdvanced = z.object({
   patchId: patchIdSchema,
   stage: percent.describe('The traffic percentage now served by the canary.'),
   evidence: canaryEvidence,
+  at: timestamp.optional().describe("The judge's clock when the new stage started."),
+  snapshot: countsSnapshot.optional().describe('Cumulative counts when the new stage started: it is judged on the counts since.'),
 });
 
 export const rolledBack = z.object({
@@ -271,6 +293,21 @@ export const incidentResolved = z.object({
 export const incidentEscalated = z.object({
   reason: text,
   step: healingStepSchema,
+  budgetExceeded: z
+    .object({
+      scope: z.enum(['incident', 'daily', 'monthly']).describe("Which of the service policy's budgets was exhausted."),
+      limitUsd: usd,
+      spentUsd: usd,
+    })
+    .optional()
+    .describe('Set when the loop stopped because a cost budget was exhausted (the deployer sends a "budget exceeded" notice).'),
+});
+
+export const diagnosisRequested = z.object({
+  reason: text,
+  step: healingStepSchema.describe('The step that sent the incident back to diagnosis (`rollout` after a rollback).'),
+  excludePatchIds: z.array(patchIdSchema).min(1).describe('Patches known to have failed in production: the next diagnosis and patch must differ from them.'),
+  release: text.optional().describe('The release that was rolled back.'),
 });
 
 export const decisionRecorded = z.object({
@@ -310,5 +347,6 @@ export const incidentEventSchemas = {
   IncidentResolved: incidentResolved,
   IncidentEscalated: incidentEscalated,
   DecisionRecorded: decisionRecorded,
+  DiagnosisRequested: diagnosisRequested,
   LlmCallMetered: llmCallMetered,
 } as const;

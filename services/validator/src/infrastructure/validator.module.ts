@@ -1,17 +1,52 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { EventBusModule } from '@antibody/bus/nest';
+import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
+import type { EventStore } from '@antibody/event-store';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
+import { patchProposedHandler, VALIDATION_SETTINGS } from '../handlers/patch-proposed.handler';
+import type { ValidationSettings } from '../handlers/validate-patch';
+import type { ValidatorConfig } from './config';
+import { detectIsolation } from './sandbox';
+import { ValidationStore } from './validation-store';
+import { Workspaces } from './workspace';
 
 /**
- * Root module of antibody-validator: the platform (config, Postgres, NATS, /health, /metrics, logs) and the
- * event bus (the migrated store, a consumer per `@OnEvent` handler, the relay — active or standing by).
+ * Root module of antibody-validator: the platform (config, Postgres, NATS, /health, /metrics, logs),
+ * the event bus, and the `PatchProposed` handler with its workspaces, sandbox settings and tables
+ * (created at start).
  */
 @Module({})
 export class ValidatorModule {
-  static forRoot(platform: PlatformModuleOptions): DynamicModule {
+  static forRoot(platform: PlatformModuleOptions<ValidatorConfig>): DynamicModule {
+    const { config } = platform;
+    const settings: ValidationSettings = {
+      limits: {
+        timeLimitMs: config.VALIDATOR_TIMEOUT_SECONDS * 1000,
+        memoryBytes: config.VALIDATOR_MEMORY_MB * 2 ** 20,
+        maxProcesses: config.VALIDATOR_MAX_PROCESSES,
+        outputCapBytes: config.VALIDATOR_OUTPUT_CAP_MB * 2 ** 20,
+      },
+      installTimeLimitMs: config.VALIDATOR_INSTALL_TIMEOUT_SECONDS * 1000,
+      flakyReruns: config.VALIDATOR_FLAKY_RERUNS,
+    };
+    const isolation = detectIsolation();
+    platform.logger?.info(`antibody-validator: sandbox ${isolation.mode} (${isolation.why})`);
     return {
       module: ValidatorModule,
       imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'validator', relay: true })],
+      providers: [
+        { provide: VALIDATION_SETTINGS, useValue: settings },
+        { provide: Workspaces, useValue: new Workspaces(config.VALIDATOR_WORK_DIR) },
+        {
+          provide: ValidationStore,
+          inject: [EVENT_STORE],
+          useFactory: async (store: EventStore) => {
+            const validations = new ValidationStore(store.pool, store.schema);
+            await validations.migrate();
+            return validations;
+          },
+        },
+        patchProposedHandler({ concurrency: config.VALIDATOR_CONCURRENCY, ackWaitMs: config.VALIDATOR_ACK_WAIT_SECONDS * 1000 }),
+      ],
     };
   }
 }

@@ -1,0 +1,249 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+
+/** What this host lets the sandbox enforce (decided once per process by {@link detectIsolation}). */
+export interface Isolation {
+  /**
+   * `namespaces`: running as root with util-linux: new network, mount and PID namespaces, a
+   * read-only view of the filesystem except the writable directories, an unprivileged user id,
+   * and rlimits. `rlimits`: only the resource limits and the process-group kill.
+   */
+  readonly mode: 'namespaces' | 'rlimits';
+  readonly why: string;
+}
+
+let detected: Isolation | undefined;
+
+/**
+ * Probes once whether `unshare --net --mount --pid` and `setpriv` work here (they need root, or
+ * CAP_SYS_ADMIN). Never throws: falls back to `rlimits` and says why.
+ */
+export function detectIsolation(): Isolation {
+  if (detected) return detected;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    detected = { mode: 'rlimits', why: 'not running as root: no network/mount/PID namespaces; limits only' };
+    return detected;
+  }
+  const probe = spawnSync('unshare', ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--no-new-privs', 'prlimit', '--nproc=16', '--', 'true'], {
+    stdio: 'ignore',
+    timeout: 10_000,
+  });
+  detected =
+    probe.status === 0
+      ? { mode: 'namespaces', why: 'root with unshare, setpriv and prlimit available' }
+      : { mode: 'rlimits', why: `unshare/setpriv/prlimit probe failed (${probe.error?.message ?? `exit ${probe.status}`}): no namespaces; limits only` };
+  return detected;
+}
+
+/** Limits of one sandboxed run. */
+export interface SandboxLimits {
+  /** Wall time; on expiry the whole process group (and PID namespace) is killed. */
+  readonly timeLimitMs: number;
+  /** Address space per process (RLIMIT_AS). */
+  readonly memoryBytes: number;
+  /** Processes of the sandbox user (RLIMIT_NPROC; meaningful when the sandbox runs as its own uid). */
+  readonly maxProcesses: number;
+  /** Combined stdout+stderr kept; beyond it the run is stopped. */
+  readonly outputCapBytes: number;
+}
+
+/** One command to run in the sandbox. */
+export interface SandboxRun {
+  /** A shell command line from the service's registration (run with `sh -c`). */
+  readonly command: string;
+  /** Working directory: the worktree. */
+  readonly cwd: string;
+  /** Directories the run may write (the worktree and its temp home); everything else is read-only. */
+  readonly writable: readonly string[];
+  /** The whole environment of the run: nothing is inherited (see {@link scrubbedEnv}). */
+  readonly env: Readonly<Record<string, string>>;
+  /** `none`: only a loopback interface (namespaces mode). `host`: the host's network (install). */
+  readonly network: 'none' | 'host';
+  readonly limits: SandboxLimits;
+  /** Owner of the worktree for this run; a fresh unprivileged uid when omitted. */
+  readonly uid?: number;
+}
+
+/** How a sandboxed run ended. */
+export interface SandboxResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly outputCapped: boolean;
+  /** stdout and stderr interleaved as they arrived, at most `outputCapBytes`. */
+  readonly output: string;
+  readonly durationMs: number;
+  readonly enforced: EnforcedSandbox;
+}
+
+/** What was enforced for a run, as reported in the verdict. */
+export interface EnforcedSandbox {
+  readonly network: 'none' | 'loopback-only' | 'host';
+  readonly writes: 'worktree-and-temp' | 'unrestricted';
+  readonly user: 'unprivileged' | 'same-as-validator';
+  readonly limits: readonly string[];
+}
+
+const SAFE_VARIABLES = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
+
+/**
+ * The only environment a sandboxed command gets: PATH, HOME and TMPDIR pointing into the run's
+ * temp directory, CI=true, NODE_ENV=test, a few locale variables copied from the validator, and
+ * `extra`. Nothing else of the validator's environment (its database URL, keys, tokens) passes.
+ */
+export function scrubbedEnv(home: string, tmp: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    TMPDIR: tmp,
+    CI: 'true',
+    NODE_ENV: 'test',
+    npm_config_cache: `${home}/.npm`,
+    npm_config_update_notifier: 'false',
+  };
+  for (const name of SAFE_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+// Runs as root inside fresh mount/net/PID namespaces, then drops to the sandbox uid. Arguments
+// arrive as positional parameters, never interpolated: $1 network, $2 uid, $3 nproc, $4 address
+// space, $5 the command, then the writable directories.
+const NAMESPACE_SETUP = `set -e
+net="$1"; uid="$2"; nproc="$3"; as="$4"; cmd="$5"; shift 5
+if [ "$net" = none ]; then ip link set lo up 2>/dev/null || true; fi
+mount --make-rprivate /
+for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do mount -o remount,bind,ro "$m" 2>/dev/null || true; done
+for d in "$@"; do mount --bind "$d" "$d"; mount -o remount,bind,rw "$d"; done
+# Re-enter the working directory so that relative paths resolve through the new writable mount.
+cd "$PWD"
+exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs prlimit --nproc="$nproc" --as="$as" -- sh -c "$cmd"`;
+
+// Without namespaces: the limits through the shell's ulimit (prlimit is not needed).
+const ULIMIT_SETUP = `as_kb="$1"; nproc="$2"; cmd="$3"
+ulimit -v "$as_kb" 2>/dev/null || true
+ulimit -u "$nproc" 2>/dev/null || true
+exec sh -c "$cmd"`;
+
+/** A fresh unprivileged uid for one run: the process limit then counts only that run's processes. */
+export function freshSandboxUid(): number {
+  return randomInt(200_000, 1_000_000);
+}
+
+/**
+ * Runs a command in the sandbox and resolves when it has ended (never rejects for the command's
+ * own failure; rejects only when the sandbox itself cannot start, e.g. `unshare` missing after
+ * detection). The process is spawned detached, as its own process group; on timeout or when the
+ * output cap is reached the whole group gets SIGKILL, and in namespaces mode the PID namespace's
+ * init dies with it, which kills every process the command started, daemonized or not.
+ */
+export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
+  const isolation = detectIsolation();
+  const { limits } = run;
+  const uid = run.uid ?? freshSandboxUid();
+  const limitsText = [
+    `timeout ${Math.round(limits.timeLimitMs / 1000)}s`,
+    `address-space ${formatBytes(limits.memoryBytes)} per process`,
+    `processes ${limits.maxProcesses}`,
+    `output ${formatBytes(limits.outputCapBytes)}`,
+  ];
+  let file: string;
+  let args: string[];
+  let enforced: EnforcedSandbox;
+  if (isolation.mode === 'namespaces') {
+    const unshare = ['--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
+    if (run.network === 'none') unshare.unshift('--net');
+    file = 'unshare';
+    args = [...unshare, 'sh', '-c', NAMESPACE_SETUP, 'antibody-sandbox', run.network, String(uid), String(limits.maxProcesses), String(limits.memoryBytes), run.command, ...run.writable];
+    enforced = { network: run.network === 'none' ? 'loopback-only' : 'host', writes: 'worktree-and-temp', user: 'unprivileged', limits: limitsText };
+  } else {
+    file = 'sh';
+    args = ['-c', ULIMIT_SETUP, 'antibody-sandbox', String(Math.floor(limits.memoryBytes / 1024)), String(limits.maxProcesses), run.command];
+    enforced = { network: 'host', writes: 'unrestricted', user: 'same-as-validator', limits: limitsText };
+  }
+
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(file, args, { cwd: run.cwd, env: { ...run.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timedOut = false;
+    let outputCapped = false;
+    let settled = false;
+    const killGroup = (): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      if (outputCapped) return;
+      const room = limits.outputCapBytes - size;
+      if (chunk.length > room) {
+        chunks.push(chunk.subarray(0, Math.max(0, room)));
+        size = limits.outputCapBytes;
+        outputCapped = true;
+        killGroup();
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, limits.timeLimitMs);
+    const finish = (exitCode: number | null, signal: string | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Whatever is left of the group (a daemonized grandchild in rlimits mode) goes too.
+      killGroup();
+      resolve({
+        exitCode,
+        signal,
+        timedOut,
+        outputCapped,
+        output: Buffer.concat(chunks).toString('utf8'),
+        durationMs: performance.now() - started,
+        enforced,
+      });
+    };
+    child.on('error', (error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new SandboxStartError(`cannot start the sandbox (${file}): ${error.message}`, { cause: error }));
+    });
+    child.on('exit', (code, signal) => {
+      // 'close' waits for every holder of the pipes; a grandchild that escaped the group in
+      // rlimits mode could hold them forever, so give 'close' a short grace period only.
+      const grace = setTimeout(() => finish(code, signal), 1000);
+      child.once('close', () => {
+        clearTimeout(grace);
+        finish(code, signal);
+      });
+    });
+  });
+}
+
+/** The sandbox could not be started at all (not the command failing). */
+export class SandboxStartError extends Error {
+  override readonly name = 'SandboxStartError';
+  readonly code = 'SANDBOX_START_FAILED' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30 && bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30}GiB`;
+  if (bytes >= 2 ** 20) return `${Math.round(bytes / 2 ** 20)}MiB`;
+  return `${Math.round(bytes / 1024)}KiB`;
+}
