@@ -57,10 +57,19 @@ export function subscribe(
 ): Subscription {
   const open = async (): Promise<UnitOfWork<PoolClient>> => {
     const client = await store.pool.connect();
+    // A checked-out client has no pool listener: without ours, a connection lost mid-batch
+    // (Postgres restarting) would be an unhandled 'error' event and end the process. The failing
+    // query rejects anyway, which rolls the batch back for a retry.
+    const ignoreLostConnection = () => undefined;
+    client.on('error', ignoreLostConnection);
+    const release = (error?: Error) => {
+      client.off('error', ignoreLostConnection);
+      client.release(error);
+    };
     try {
       await client.query('BEGIN');
     } catch (error) {
-      client.release(error as Error);
+      release(error as Error);
       throw error;
     }
     return {
@@ -69,16 +78,18 @@ export function subscribe(
       commit: async () => {
         try {
           await client.query('COMMIT');
-        } finally {
-          client.release();
+        } catch (error) {
+          release(error as Error);
+          throw error;
         }
+        release();
       },
       rollback: async () => {
         try {
           await client.query('ROLLBACK');
-          client.release();
+          release();
         } catch (error) {
-          client.release(error as Error);
+          release(error as Error);
         }
       },
     };
