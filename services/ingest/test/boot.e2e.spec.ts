@@ -96,6 +96,15 @@ describe('antibody-ingest as a process', () => {
     );
   });
 
+  it('exits 78 with one line naming an ingest setting that is out of range', async () => {
+    const service = start({ DATABASE_URL, PORT: String(await freePort()), INGEST_MAX_ITEM_BYTES: '12' });
+    running.push(service);
+    expect(await stopped(service)).toEqual({ code: 78, signal: null });
+    expect(service.stderr()).toBe(
+      'antibody-ingest: invalid configuration: INGEST_MAX_ITEM_BYTES must be an integer between 1024 and 104857600 (got "12")\n',
+    );
+  });
+
   it('keeps retrying, one line per attempt, while Postgres is unreachable', async () => {
     const dbPort = await freePort();
     const service = start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${dbPort}/postgres`, PORT: String(await freePort()) });

@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Pool } from 'pg';
+import { createEventStore, dropEventStore, migrateEventStore } from '@antibody/event-store';
+import { discoverInfrastructure, freePort, startEmbeddedPostgres, testMetadata, uniqueName, waitFor, type Infrastructure } from '@antibody/testing';
+import { report } from './harness';
+
+// Figures for the ingest issue (docs/BENCHMARKS.md): Sentry envelopes of about 5 KB carrying error
+// events of 50 fingerprints, driven by autocannon against the real ingest process (durable
+// acknowledgement in Postgres) and, in the same run, against a bare node:http server that parses
+// the same envelope and answers 200.
+const MAX_SECONDS = Number(process.env['INGEST_BENCH_SECONDS'] ?? 60);
+const BARE_SECONDS = Math.max(10, Math.round(MAX_SECONDS / 3));
+const LATENCY_SECONDS = Math.max(10, Math.round(MAX_SECONDS / 3));
+const CONNECTIONS = 64;
+const FINGERPRINTS = 50;
+const ROOT = join(__dirname, '..', '..');
+
+/** A ~5 KB Sentry event of one of 50 root causes, with a fresh id (so every request is a new report). */
+function envelope(): { body: string; id: string } {
+  const id = randomUUID().replace(/-/g, '');
+  const cause = Math.floor(Math.random() * FINGERPRINTS);
+  const frames = Array.from({ length: 12 }, (_, i) => ({
+    filename: i < 8 ? `/srv/shop/node_modules/framework/lib/layer${i}.js` : `/srv/shop/dist/module${cause}/file${i}.js`,
+    function: i < 8 ? `Layer.handle${i}` : `handler${cause}_${i}`,
+    lineno: 10 + i,
+    colno: 5,
+    in_app: i >= 8,
+    context_line: i >= 8 ? `    const value = input${cause}.items[${i}].price * quantity;` : undefined,
+    pre_context: ['  // computing the order total', '  let total = 0;'],
+    post_context: ['  return total;', '}'],
+  }));
+  const event = {
+    event_id: id,
+    timestamp: Date.now() / 1000,
+    platform: 'node',
+    level: 'error',
+    release: `shop@1.${cause % 3}.0`,
+    environment: 'production',
+    exception: { values: [{ type: 'TypeError', value: `Cannot read properties of undefined (reading 'price') in order ${Math.floor(Math.random() * 1e6)}`, stacktrace: { frames } }] },
+    tags: { region: 'eu-west-1', route: `/api/orders/${cause}` },
+    request: { method: 'POST', url: `https://shop.example.com/api/orders/${cause}`, headers: { 'User-Agent': 'Mozilla/5.0', Authorization: 'Bearer abcdefghijklmnop' } },
+    extra: { note: 'x'.repeat(1200) },
+    sdk: { name: 'sentry.javascript.node', version: '11.12.0' },
+  };
+  const body = `${JSON.stringify({ event_id: id, sent_at: new Date().toISOString() })}\n${JSON.stringify({ type: 'event' })}\n${JSON.stringify(event)}\n`;
+  return { body, id };
+}
+
+// The baseline: node:http reading the body, splitting the envelope and JSON-parsing every line.
+const BARE_SERVER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const lines = Buffer.concat(chunks).toString('utf8').split('\\n').filter((l) => l !== '');
+    const header = JSON.parse(lines[0]);
+    for (const line of lines.slice(1)) JSON.parse(line);
+    const body = JSON.stringify({ id: header.event_id });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('listening\\n'));
+`;
+
+function spawnProcess(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  return { child, output: () => output };
+}
+
+async function drive(url: string, headers: Record<string, string>, seconds: number, overallRate?: number): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections: overallRate ? 32 : CONNECTIONS,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/1/envelope/',
+        headers: { 'content-type': 'application/x-sentry-envelope', ...headers },
+        setupRequest: (req: autocannon.Request) => ({ ...req, body: envelope().body }),
+      },
+    ],
+  });
+}
+
+export async function main(): Promise<void> {
+  // INGEST_BENCH_DATABASE=embedded runs on a Postgres of its own (same machine, default durable
+  // settings), away from other work on the shared server: its long transactions hold back the
+  // global xmin that the store's gap-safe log reads wait for.
+  let infrastructure: Infrastructure;
+  if (process.env['INGEST_BENCH_DATABASE'] === 'embedded') {
+    const embedded = await startEmbeddedPostgres({ persistent: false });
+    infrastructure = { databaseUrl: embedded.url, natsUrl: undefined, stop: () => embedded.shutdown() };
+  } else {
+    infrastructure = await discoverInfrastructure((line) => process.stderr.write(`${line}\n`));
+  }
+  const schema = uniqueName('bench_ingest');
+  await migrateEventStore({ connectionString: infrastructure.databaseUrl, schema });
+  const pool = new Pool({ connectionString: infrastructure.databaseUrl, max: 4 });
+  pool.on('error', () => undefined);
+  const store = createEventStore({ pool, schema });
+
+  const port = await freePort();
+  // INGEST_BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the service under load.
+  const nodeArgs = (process.env['INGEST_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const ingest = spawnProcess([...nodeArgs, join(ROOT, 'services', 'ingest', 'dist', 'main.js')], {
+    DATABASE_URL: infrastructure.databaseUrl,
+    ANTIBODY_SCHEMA: schema,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    SERVICE_INSTANCE_ID: 'bench-1',
+  });
+  const barePort = await freePort();
+  const bare = spawnProcess(['-e', BARE_SERVER], { PORT: String(barePort) });
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 60_000,
+      description: 'ingest to start',
+    }).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; its output: ${ingest.output()}`);
+    });
+    await waitFor(() => bare.output().includes('listening'), { timeoutMs: 10_000, description: 'the bare server to start' });
+
+    const service = 'bench-shop';
+    const key = randomBytes(16).toString('hex');
+    await store.appendToStream(`service-${service}`, [
+      {
+        type: 'ServiceRegistered',
+        data: {
+          name: service,
+          repository: { url: '/srv/shop', defaultBranch: 'main' },
+          commands: { test: 'npm test' },
+          language: 'javascript',
+          deploy: { adapter: 'none', settings: {} },
+          policy: { autoDeploy: false, allowedPaths: ['src/**'], forbiddenPaths: [], budgets: { perIncidentUsd: 1, dailyUsd: 1, monthlyUsd: 1 } },
+        },
+        metadata: testMetadata(),
+      },
+      {
+        type: 'IngestKeyCreated',
+        data: { keyId: randomUUID(), project: service, hash: createHash('sha256').update(key).digest('hex'), rateLimitPerMinute: 1_000_000_000 },
+        metadata: testMetadata(),
+      },
+    ]);
+    const headers = { 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${key}` };
+    const ingestUrl = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${ingestUrl}/api/1/envelope/`, { method: 'POST', headers, body: envelope().body })).status === 200, {
+      timeoutMs: 30_000,
+      description: 'ingest to accept the bench key',
+    });
+
+    process.stderr.write(`ingest: ${MAX_SECONDS}s at full load…\n`);
+    const maxRun = await drive(ingestUrl, headers, MAX_SECONDS);
+    process.stderr.write(`bare node:http: ${BARE_SECONDS}s at full load…\n`);
+    const bareRun = await drive(`http://127.0.0.1:${barePort}`, headers, BARE_SECONDS);
+    process.stderr.write(`ingest: ${LATENCY_SECONDS}s at 1,000 envelopes/s…\n`);
+    const latencyRun = await drive(ingestUrl, headers, LATENCY_SECONDS, 1000);
+
+    // Every acknowledged envelope must end up counted (the warm-up envelopes count too).
+    const acknowledged = maxRun['2xx'] + latencyRun['2xx'];
+    const started = Date.now();
+    await waitFor(async () => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE processed_at IS NULL`)).rows[0].n) === 0, {
+      timeoutMs: 15 * 60_000,
+      intervalMs: 1000,
+      description: 'the intake backlog to be processed',
+    });
+    const drainSeconds = (Date.now() - started) / 1000;
+    const counted = Number((await pool.query(`SELECT coalesce(sum(errors), 0) AS n FROM "${schema}".ingest_release_counts WHERE service = $1`, [service])).rows[0].n);
+    const failed = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE failure IS NOT NULL`)).rows[0].n);
+    const incidents = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_fingerprints`)).rows[0].n);
+    const warmUps = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake`)).rows[0].n) - acknowledged;
+
+    const acceptedPerS = maxRun['2xx'] / MAX_SECONDS;
+    const barePerS = bareRun['2xx'] / BARE_SECONDS;
+    report(
+      'ingest',
+      {
+        accepted_per_s: { value: acceptedPerS, unit: 'envelopes/s', goal: '>= 3000', note: `${MAX_SECONDS}s, ${CONNECTIONS} connections, ~5 KB events, 50 fingerprints; 200 only after the Postgres commit` },
+        bare_per_s: { value: barePerS, unit: 'envelopes/s', note: `bare node:http parsing the same envelopes, ${BARE_SECONDS}s, same run` },
+        ratio_to_bare: { value: acceptedPerS / barePerS, unit: 'x', goal: '>= 0.3' },
+        p50_ms: { value: latencyRun.latency.p50, unit: 'ms', note: `at ${(latencyRun['2xx'] / LATENCY_SECONDS).toFixed(0)} envelopes/s offered 1000/s for ${LATENCY_SECONDS}s` },
+        p99_ms: { value: latencyRun.latency.p99, unit: 'ms', goal: '<= 50' },
+        lost: { value: acknowledged + warmUps - counted - failed, unit: 'reports', goal: '0', note: `acknowledged ${acknowledged} (+${warmUps} warm-up), counted ${counted}, failed ${failed}` },
+        drain_s: { value: drainSeconds, unit: 's', note: 'time for the processor to finish the backlog after the load stopped' },
+      },
+      {
+        non2xx: { max: maxRun.non2xx, latency: latencyRun.non2xx, errors: maxRun.errors + latencyRun.errors },
+        incidents,
+        database: process.env['INGEST_BENCH_DATABASE'] === 'embedded' ? 'embedded Postgres (own process, default durable settings)' : 'discovered (DATABASE_URL or local Postgres)',
+        command: `${process.env['INGEST_BENCH_DATABASE'] ? `INGEST_BENCH_DATABASE=${process.env['INGEST_BENCH_DATABASE']} ` : ''}node tools/bench.js ingest`,
+      },
+    );
+  } finally {
+    ingest.child.kill('SIGTERM');
+    bare.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    await store.close();
+    await dropEventStore(pool, schema).catch(() => undefined);
+    await pool.end();
+    await infrastructure.stop();
+  }
+}

@@ -1,0 +1,46 @@
+import { decideOccurrences, type FingerprintState, type Occurrence } from './incident';
+import type { ErrorReport } from './report';
+
+const report = (release: string, receivedAt = '2026-01-01T10:00:00.000Z'): ErrorReport => ({
+  kind: 'error',
+  eventId: '00000000-0000-4000-8000-000000000001',
+  service: 'shop',
+  source: 'sentry',
+  exception: { type: 'TypeError', value: 'boom' },
+  frames: [{ filename: '/app/src/cart.ts', function: 'total', lineno: 3, inApp: true }],
+  release,
+  environment: 'production',
+  tags: {},
+  receivedAt,
+});
+const occurrence = (release = '1.0.0'): Occurrence => ({ report: report(release), grouping: { fingerprint: 'fp', basis: 'in-app-frames', components: [], culprit: 'src/cart.ts in total' } });
+const NEW_ID = '11111111-1111-4111-8111-111111111111';
+
+// given (fingerprint state) / when (occurrences) / then (events and next state)
+describe('decideOccurrences', () => {
+  it('given an unknown fingerprint, when it occurs, then IncidentOpened and the first samples', () => {
+    const decision = decideOccurrences(undefined, [occurrence(), occurrence(), occurrence()], { samplesPerIncident: 2, newIncidentId: NEW_ID });
+    expect(decision.events.map((e) => e.event.type)).toEqual(['IncidentOpened', 'ErrorRecorded', 'ErrorRecorded']);
+    expect(decision.events[0]!.event.data).toMatchObject({ incidentId: NEW_ID, service: 'shop', fingerprint: 'fp', release: '1.0.0', culprit: 'src/cart.ts in total', firstSeen: '2026-01-01T10:00:00.000Z' });
+    expect(decision).toMatchObject({ incidentId: NEW_ID, opened: true, next: { incidentId: NEW_ID, status: 'open', samples: 2 } });
+  });
+
+  it('given an open incident with its samples taken, when it occurs again, then it is only counted', () => {
+    const state: FingerprintState = { incidentId: 'abc', status: 'open', samples: 2 };
+    const decision = decideOccurrences(state, [occurrence()], { samplesPerIncident: 2, newIncidentId: NEW_ID });
+    expect(decision.events).toEqual([]);
+    expect(decision).toMatchObject({ incidentId: 'abc', opened: false, next: state });
+  });
+
+  it('given an open incident with room for samples, when it occurs, then one more ErrorRecorded', () => {
+    const decision = decideOccurrences({ incidentId: 'abc', status: 'open', samples: 1 }, [occurrence(), occurrence()], { samplesPerIncident: 2, newIncidentId: NEW_ID });
+    expect(decision.events.map((e) => e.event.type)).toEqual(['ErrorRecorded']);
+  });
+
+  it('given a resolved incident, when it occurs again, then IncidentReopened with the release and fresh samples', () => {
+    const decision = decideOccurrences({ incidentId: 'abc', status: 'resolved', samples: 5 }, [occurrence('1.0.1')], { samplesPerIncident: 5, newIncidentId: NEW_ID });
+    expect(decision.events.map((e) => e.event.type)).toEqual(['IncidentReopened', 'ErrorRecorded']);
+    expect(decision.events[0]!.event.data).toEqual({ reason: 'seen again after it was resolved (release 1.0.1)', release: '1.0.1' });
+    expect(decision.next).toEqual({ incidentId: 'abc', status: 'open', samples: 1 });
+  });
+});

@@ -1,0 +1,132 @@
+import type { EventData } from '@antibody/contracts';
+import type { Grouping } from './fingerprint';
+import type { ErrorReport } from './report';
+import type { Frame } from './stack';
+
+/** What ingest remembers about one fingerprint of one service. */
+export interface FingerprintState {
+  readonly incidentId: string;
+  readonly status: 'open' | 'resolved';
+  /** Full samples (ErrorRecorded) stored since the incident was opened or last reopened. */
+  readonly samples: number;
+}
+
+/** An error occurrence, already source-mapped and grouped. */
+export interface Occurrence {
+  readonly report: ErrorReport;
+  readonly grouping: Grouping;
+}
+
+/** One event to append to `incident-<incidentId>`, for the occurrence that caused it. */
+export interface IncidentEvent {
+  readonly occurrence: Occurrence;
+  readonly event:
+    | { type: 'IncidentOpened'; data: EventData<'IncidentOpened'> }
+    | { type: 'IncidentReopened'; data: EventData<'IncidentReopened'> }
+    | { type: 'ErrorRecorded'; data: EventData<'ErrorRecorded'> };
+}
+
+/** The decision for a batch of occurrences of one fingerprint. */
+export interface OccurrenceDecision {
+  readonly incidentId: string;
+  /** Whether the incident stream is new (IncidentOpened is its first event). */
+  readonly opened: boolean;
+  readonly events: readonly IncidentEvent[];
+  readonly next: FingerprintState;
+}
+
+/** Settings of {@link decideOccurrences}. */
+export interface DecideOptions {
+  /** Full samples kept per incident (and again after each reopening). */
+  readonly samplesPerIncident: number;
+  /** The id to use when the fingerprint opens a new incident (randomness stays outside). */
+  readonly newIncidentId: string;
+}
+
+/**
+ * Decides what a batch of occurrences of the same fingerprint means, Emmett-style (pure):
+ * - unknown fingerprint: `IncidentOpened` from the first occurrence;
+ * - known and resolved: `IncidentReopened` (with the release it came back in) and the sample budget
+ *   starts again;
+ * - known and open: nothing but counting.
+ * In every case the first occurrences are stored in full as `ErrorRecorded` until the incident has
+ * `samplesPerIncident` of them; the rest are only counted (by the caller's counters).
+ */
+export function decideOccurrences(state: FingerprintState | undefined, occurrences: readonly Occurrence[], options: DecideOptions): OccurrenceDecision {
+  const first = occurrences[0];
+  if (!first) throw new Error('decideOccurrences needs at least one occurrence');
+  const events: IncidentEvent[] = [];
+  let incidentId = state?.incidentId ?? options.newIncidentId;
+  let samples = state?.samples ?? 0;
+  const opened = state === undefined;
+  if (state === undefined) {
+    incidentId = options.newIncidentId;
+    events.push({ occurrence: first, event: { type: 'IncidentOpened', data: incidentOpened(incidentId, first) } });
+  } else if (state.status === 'resolved') {
+    samples = 0;
+    events.push({
+      occurrence: first,
+      event: {
+        type: 'IncidentReopened',
+        data: {
+          reason: `seen again after it was resolved${first.report.release ? ` (release ${first.report.release})` : ''}`,
+          ...(first.report.release ? { release: first.report.release } : {}),
+        },
+      },
+    });
+  }
+  for (const occurrence of occurrences) {
+    if (samples >= options.samplesPerIncident) break;
+    samples += 1;
+    events.push({ occurrence, event: { type: 'ErrorRecorded', data: errorRecorded(occurrence.report) } });
+  }
+  return { incidentId, opened, events, next: { incidentId, status: 'open', samples } };
+}
+
+function incidentOpened(incidentId: string, { report, grouping }: Occurrence): EventData<'IncidentOpened'> {
+  return {
+    incidentId: incidentId as EventData<'IncidentOpened'>['incidentId'],
+    service: report.service as EventData<'IncidentOpened'>['service'],
+    fingerprint: grouping.fingerprint,
+    exception: { type: report.exception.type, value: report.exception.value },
+    ...(report.release ? { release: report.release } : {}),
+    ...(report.environment ? { environment: report.environment } : {}),
+    ...(grouping.culprit ? { culprit: grouping.culprit } : {}),
+    firstSeen: report.receivedAt,
+  };
+}
+
+function contractFrame(frame: Frame): EventData<'ErrorRecorded'>['frames'][number] {
+  return {
+    filename: frame.filename,
+    ...(frame.function ? { function: frame.function } : {}),
+    ...(frame.lineno ? { lineno: frame.lineno } : {}),
+    ...(frame.colno ? { colno: frame.colno } : {}),
+    inApp: frame.inApp,
+    ...(frame.contextLine !== undefined ? { contextLine: frame.contextLine } : {}),
+    ...(frame.preContext ? { preContext: frame.preContext } : {}),
+    ...(frame.postContext ? { postContext: frame.postContext } : {}),
+    ...(frame.module ? { module: frame.module } : {}),
+  };
+}
+
+/** The full sample of one occurrence, in the contract's shape. */
+export function errorRecorded(report: ErrorReport): EventData<'ErrorRecorded'> {
+  return {
+    exception: { type: report.exception.type, value: report.exception.value },
+    frames: report.frames.map(contractFrame),
+    ...(report.request ? { request: report.request as EventData<'ErrorRecorded'>['request'] } : {}),
+    tags: report.tags,
+    ...(report.release ? { release: report.release } : {}),
+    ...(report.environment ? { environment: report.environment } : {}),
+    ...(report.sdk ? { sdk: report.sdk } : {}),
+    receivedAt: report.receivedAt,
+  };
+}
+
+/** Start of the time bucket of `iso` (UTC), `bucketSeconds` wide. */
+export function bucketStart(iso: string, bucketSeconds: number): string {
+  const ms = Date.parse(iso);
+  const size = bucketSeconds * 1000;
+  return new Date(Math.floor(ms / size) * size).toISOString();
+}

@@ -1,0 +1,424 @@
+import { randomUUID } from 'node:crypto';
+import { context } from '@opentelemetry/api';
+import { appendTraced, type Producer } from '@antibody/bus';
+import { deterministicEventId, quoteSchema, type EventStore } from '@antibody/event-store';
+import { contextFromCarrier } from '@antibody/telemetry';
+import type { Pool, PoolClient } from 'pg';
+import { computeGrouping } from '../domain/fingerprint';
+import { bucketStart, decideOccurrences, type FingerprintState, type IncidentEvent, type Occurrence } from '../domain/incident';
+import type { ErrorReport, IntakeReport } from '../domain/report';
+import { applySourceMaps } from '../domain/source-maps';
+import type { Registry } from './registry';
+import type { SourceMapStore } from './source-map-store';
+
+/** Settings of the {@link IntakeProcessor}. */
+export interface ProcessorOptions {
+  readonly schema: string;
+  readonly producer: Producer;
+  readonly samplesPerIncident: number;
+  readonly bucketSeconds: number;
+  /** Rows per transaction (default 200). */
+  readonly batchSize?: number;
+  /** Poll when not woken (default 250 ms). */
+  readonly pollIntervalMs?: number;
+  /** Processed intake rows are deleted after this many hours (they deduplicate client retries until then). */
+  readonly keepProcessedHours: number;
+  readonly onError?: (error: unknown, what: string) => void;
+  /** Called after each committed batch with the number of reports processed. */
+  readonly onProcessed?: (count: number) => void;
+}
+
+interface IntakeRecord {
+  id: string;
+  kind: IntakeReport['kind'];
+  payload: IntakeReport;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+interface ReleaseDelta {
+  errors: number;
+  requests: number;
+  requestErrors: number;
+  durationMsSum: number;
+  sessionsOk: number;
+  sessionsErrored: number;
+  sessionsCrashed: number;
+  sessionsAbnormal: number;
+}
+
+const ZERO: ReleaseDelta = { errors: 0, requests: 0, requestErrors: 0, durationMsSum: 0, sessionsOk: 0, sessionsErrored: 0, sessionsCrashed: 0, sessionsAbnormal: 0 };
+
+/**
+ * Turns stored intake rows into incidents and counts. Every instance runs one; rows are claimed
+ * with `FOR UPDATE SKIP LOCKED`, and a batch's effects (incident events appended in the same
+ * transaction, fingerprint state, per-incident and per-release bucket counts, the rows marked
+ * processed) commit together — so each accepted report is counted exactly once, however many
+ * instances run and wherever one crashes. A batch that fails is retried row by row; a row that
+ * fails on its own is marked with its failure (kept, not counted) and reported through `onError`.
+ */
+export class IntakeProcessor {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly s: string;
+  private lastClose = 0;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly registry: Registry,
+    private readonly sourceMaps: SourceMapStore,
+    private readonly options: ProcessorOptions,
+  ) {
+    this.s = quoteSchema(options.schema);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in progress, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  /** Processes new rows now instead of at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let processed = 0;
+      try {
+        processed = await this.processBatch();
+        if (Date.now() - this.lastClose > Math.min(1000, (this.options.bucketSeconds * 1000) / 4)) {
+          this.lastClose = Date.now();
+          await this.closeBuckets();
+        }
+        if (Date.now() - this.lastPrune > 60_000) {
+          this.lastPrune = Date.now();
+          await this.pruneProcessed();
+        }
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.options.onError?.(error, 'processing the intake');
+      }
+      if (processed === 0 || failures > 0) {
+        const delay = failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (this.options.pollIntervalMs ?? 250);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** Claims and processes up to one batch; returns how many rows it handled. */
+  async processBatch(): Promise<number> {
+    const rows = await this.inTransaction(async (client) => {
+      const claimed = await this.claim(client, this.options.batchSize ?? 200);
+      if (claimed.length > 0) await this.apply(client, claimed);
+      return claimed;
+    }).catch(async (error: unknown) => {
+      if (!isRowProblem(error)) throw error;
+      return this.isolate(error);
+    });
+    if (rows.length > 0) this.options.onProcessed?.(rows.length);
+    return rows.length;
+  }
+
+  /** After a failed batch: each pending row alone, so one bad row cannot block the others. */
+  private async isolate(cause: unknown): Promise<IntakeRecord[]> {
+    this.options.onError?.(cause, 'a batch failed; retrying its rows one by one');
+    const done: IntakeRecord[] = [];
+    for (let i = 0; i < (this.options.batchSize ?? 200); i++) {
+      let claimedRow: IntakeRecord | undefined;
+      try {
+        const rows = await this.inTransaction(async (client) => {
+          const claimed = await this.claim(client, 1);
+          claimedRow = claimed[0];
+          if (claimed.length > 0) await this.apply(client, claimed);
+          return claimed;
+        });
+        if (rows.length === 0) break;
+        done.push(...rows);
+      } catch (error) {
+        if (!claimedRow || !isRowProblem(error)) throw error;
+        this.options.onError?.(error, `report ${claimedRow.id} cannot be processed; it is kept with its failure`);
+        await this.pool.query(`UPDATE ${this.s}.ingest_intake SET processed_at = now(), failure = $2 WHERE id = $1`, [
+          claimedRow.id,
+          error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 2000) : String(error).slice(0, 2000),
+        ]);
+        done.push(claimedRow);
+      }
+    }
+    return done;
+  }
+
+  private async claim(client: PoolClient, limit: number): Promise<IntakeRecord[]> {
+    const result = await client.query<IntakeRecord>(
+      `SELECT id, kind, payload, traceparent, tracestate FROM ${this.s}.ingest_intake
+       WHERE processed_at IS NULL ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return result.rows;
+  }
+
+  private async apply(client: PoolClient, rows: readonly IntakeRecord[]): Promise<void> {
+    const releases = new Map<string, ReleaseDelta>();
+    const addRelease = (service: string, release: string | undefined, environment: string | undefined, at: string, delta: Partial<ReleaseDelta>): void => {
+      const key = JSON.stringify([service, release ?? '', environment ?? '', bucketStart(at, this.options.bucketSeconds)]);
+      const current = releases.get(key) ?? { ...ZERO };
+      for (const [field, value] of Object.entries(delta) as Array<[keyof ReleaseDelta, number]>) current[field] += value;
+      releases.set(key, current);
+    };
+    const drops = new Map<string, number>();
+    const groups = new Map<string, Array<Occurrence & { row: IntakeRecord }>>();
+
+    for (const row of rows) {
+      const report = row.payload;
+      switch (report.kind) {
+        case 'error': {
+          const occurrence = this.occurrence(report);
+          const key = JSON.stringify([report.service, occurrence.grouping.fingerprint]);
+          const list = groups.get(key) ?? [];
+          list.push({ ...occurrence, row });
+          groups.set(key, list);
+          addRelease(report.service, report.release, report.environment, report.receivedAt, { errors: 1 });
+          break;
+        }
+        case 'session':
+          addRelease(report.service, report.release, report.environment, report.receivedAt, {
+            sessionsOk: report.ok,
+            sessionsErrored: report.errored,
+            sessionsCrashed: report.crashed,
+            sessionsAbnormal: report.abnormal,
+          });
+          break;
+        case 'requests':
+          addRelease(report.service, report.release, report.environment, report.receivedAt, {
+            requests: report.count,
+            requestErrors: report.errors,
+            durationMsSum: report.durationMsSum,
+          });
+          break;
+        case 'client_report':
+          for (const d of report.discarded) {
+            const key = JSON.stringify([report.service, d.reason, d.category, bucketStart(report.receivedAt, this.options.bucketSeconds)]);
+            drops.set(key, (drops.get(key) ?? 0) + d.quantity);
+          }
+          break;
+        default: {
+          const unknown: never = report;
+          throw new RowProblem(`unknown intake kind ${JSON.stringify((unknown as { kind?: unknown }).kind)}`);
+        }
+      }
+    }
+
+    // A fixed order of locks (fingerprints, then counters) keeps concurrent instances deadlock-free.
+    for (const key of [...groups.keys()].sort()) await this.applyGroup(client, groups.get(key)!);
+    for (const key of [...releases.keys()].sort()) {
+      const [service, release, environment, bucket] = JSON.parse(key) as [string, string, string, string];
+      const d = releases.get(key)!;
+      await client.query(
+        `INSERT INTO ${this.s}.ingest_release_counts AS c (service, release, environment, bucket_start, bucket_seconds, errors, requests, request_errors,
+           request_duration_ms_sum, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (service, release, environment, bucket_start) DO UPDATE SET
+           errors = c.errors + EXCLUDED.errors, requests = c.requests + EXCLUDED.requests, request_errors = c.request_errors + EXCLUDED.request_errors,
+           request_duration_ms_sum = c.request_duration_ms_sum + EXCLUDED.request_duration_ms_sum, sessions_ok = c.sessions_ok + EXCLUDED.sessions_ok,
+           sessions_errored = c.sessions_errored + EXCLUDED.sessions_errored, sessions_crashed = c.sessions_crashed + EXCLUDED.sessions_crashed,
+           sessions_abnormal = c.sessions_abnormal + EXCLUDED.sessions_abnormal`,
+        [service, release, environment, bucket, this.options.bucketSeconds, d.errors, d.requests, d.requestErrors, d.durationMsSum,
+          d.sessionsOk, d.sessionsErrored, d.sessionsCrashed, d.sessionsAbnormal],
+      );
+    }
+    for (const key of [...drops.keys()].sort()) {
+      const [service, reason, category, bucket] = JSON.parse(key) as [string, string, string, string];
+      await client.query(
+        `INSERT INTO ${this.s}.ingest_client_drops AS d (service, reason, category, bucket_start, quantity) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (service, reason, category, bucket_start) DO UPDATE SET quantity = d.quantity + EXCLUDED.quantity`,
+        [service, reason, category, bucket, drops.get(key)],
+      );
+    }
+    await client.query(`UPDATE ${this.s}.ingest_intake SET processed_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+  }
+
+  private occurrence(report: ErrorReport): Occurrence {
+    const service = this.registry.service(report.service);
+    const frames = applySourceMaps(report.frames, this.sourceMaps.lookupFor(service));
+    const mapped: ErrorReport = { ...report, frames };
+    const grouping = computeGrouping({
+      exceptionType: report.exception.type,
+      message: report.exception.value,
+      frames,
+      ...(report.clientFingerprint ? { clientFingerprint: report.clientFingerprint } : {}),
+    });
+    return { report: mapped, grouping };
+  }
+
+  private async applyGroup(client: PoolClient, occurrences: Array<Occurrence & { row: IntakeRecord }>): Promise<void> {
+    const first = occurrences[0]!;
+    const { service, receivedAt } = first.report;
+    const { fingerprint, basis } = first.grouping;
+    const newIncidentId = randomUUID();
+    const inserted = await client.query(
+      `INSERT INTO ${this.s}.ingest_fingerprints (service, fingerprint, incident_id, status, samples, basis, first_seen, last_seen)
+       VALUES ($1, $2, $3, 'open', 0, $4, $5, $5) ON CONFLICT (service, fingerprint) DO NOTHING`,
+      [service, fingerprint, newIncidentId, basis, receivedAt],
+    );
+    let state: FingerprintState | undefined;
+    if (inserted.rowCount === 0) {
+      const existing = await client.query<{ incident_id: string; status: 'open' | 'resolved'; samples: number }>(
+        `SELECT incident_id, status, samples FROM ${this.s}.ingest_fingerprints WHERE service = $1 AND fingerprint = $2 FOR UPDATE`,
+        [service, fingerprint],
+      );
+      const row = existing.rows[0];
+      if (!row) throw new Error(`fingerprint ${fingerprint} of ${service} vanished while locked`);
+      state = { incidentId: row.incident_id, status: row.status, samples: row.samples };
+    }
+    const decision = decideOccurrences(state, occurrences, { samplesPerIncident: this.options.samplesPerIncident, newIncidentId });
+    const streamId = `incident-${decision.incidentId}`;
+
+    // Events of one occurrence are appended together, under the trace of the request that brought it.
+    let index = 0;
+    while (index < decision.events.length) {
+      const occurrence = decision.events[index]!.occurrence as Occurrence & { row: IntakeRecord };
+      const batch: Array<IncidentEvent['event']> = [];
+      while (index < decision.events.length && decision.events[index]!.occurrence === occurrence) batch.push(decision.events[index++]!.event);
+      const opening = batch[0]?.type === 'IncidentOpened';
+      const carrier = occurrence.row.traceparent ? { traceparent: occurrence.row.traceparent, ...(occurrence.row.tracestate ? { tracestate: occurrence.row.tracestate } : {}) } : undefined;
+      await context.with(contextFromCarrier(carrier), () =>
+        appendTraced(this.store, streamId, batch, {
+          producer: this.options.producer,
+          correlationId: decision.incidentId,
+          causationId: null,
+          eventIds: batch.map((_, i) => deterministicEventId(occurrence.row.id, 'ingest', i)),
+          expectedVersion: opening ? 'no-stream' : 'any',
+          client,
+        }),
+      );
+    }
+
+    const last = occurrences[occurrences.length - 1]!.report.receivedAt;
+    await client.query(
+      `UPDATE ${this.s}.ingest_fingerprints SET status = $3, samples = $4, last_seen = GREATEST(last_seen, $5), occurrences = occurrences + $6
+       WHERE service = $1 AND fingerprint = $2`,
+      [service, fingerprint, decision.next.status, decision.next.samples, last, occurrences.length],
+    );
+    const buckets = new Map<string, number>();
+    for (const o of occurrences) {
+      const bucket = bucketStart(o.report.receivedAt, this.options.bucketSeconds);
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+    }
+    for (const [bucket, count] of [...buckets.entries()].sort()) {
+      await client.query(
+        `INSERT INTO ${this.s}.ingest_incident_counts AS c (incident_id, bucket_start, bucket_seconds, count) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (incident_id, bucket_start) DO UPDATE SET count = c.count + EXCLUDED.count`,
+        [decision.incidentId, bucket, this.options.bucketSeconds, count],
+      );
+    }
+  }
+
+  /**
+   * Appends `OccurrencesCounted` for closed buckets whose count is not yet fully reported: the
+   * delta since the last report, with an id derived from (incident, bucket, count already
+   * reported), so a retry or a second instance can never report the same occurrences twice.
+   */
+  async closeBuckets(now: Date = new Date()): Promise<number> {
+    return this.inTransaction(async (client) => {
+      const due = await client.query<{ incident_id: string; bucket_start: Date; bucket_seconds: number; count: string; emitted_count: string }>(
+        `SELECT incident_id, bucket_start, bucket_seconds, count, emitted_count FROM ${this.s}.ingest_incident_counts
+         WHERE count > emitted_count AND bucket_start + make_interval(secs => bucket_seconds) <= $1
+         ORDER BY incident_id, bucket_start LIMIT 500 FOR UPDATE SKIP LOCKED`,
+        [now.toISOString()],
+      );
+      for (const row of due.rows) {
+        const delta = Number(row.count) - Number(row.emitted_count);
+        const bucket = row.bucket_start.toISOString();
+        await appendTraced(
+          this.store,
+          `incident-${row.incident_id}`,
+          [{ type: 'OccurrencesCounted', data: { bucketStart: bucket, bucketSeconds: row.bucket_seconds, count: delta } }],
+          {
+            producer: this.options.producer,
+            correlationId: row.incident_id,
+            causationId: null,
+            eventIds: [deterministicEventId(`${row.incident_id}|${bucket}`, 'ingest-occurrences', Number(row.emitted_count))],
+            expectedVersion: 'any',
+            client,
+          },
+        );
+        await client.query(`UPDATE ${this.s}.ingest_incident_counts SET emitted_count = $3 WHERE incident_id = $1 AND bucket_start = $2`, [
+          row.incident_id,
+          row.bucket_start,
+          row.count,
+        ]);
+      }
+      return due.rows.length;
+    });
+  }
+
+  /** Deletes processed rows older than `keepProcessedHours`, at most 5,000 per call. */
+  async pruneProcessed(): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM ${this.s}.ingest_intake WHERE id IN (
+         SELECT id FROM ${this.s}.ingest_intake WHERE processed_at < now() - make_interval(hours => $1) LIMIT 5000)`,
+      [this.options.keepProcessedHours],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // pg emits 'error' on a checked-out client whose connection drops between queries; without a
+    // listener that would crash the process. The failure surfaces through the next query instead.
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(lost);
+    }
+  }
+}
+
+/** A failure caused by a row's content (not by Postgres being away): isolate the row. */
+class RowProblem extends Error {
+  override readonly name = 'RowProblem';
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+function isRowProblem(error: unknown): boolean {
+  if (error instanceof RowProblem) return true;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return false;
+  if (error instanceof Error && /connect|terminat|Connection/i.test(error.message)) return false;
+  // Serialization failures and deadlocks are transient: retried by the loop with the whole batch.
+  if (code === '40001' || code === '40P01') return false;
+  return true;
+}

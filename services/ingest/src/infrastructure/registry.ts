@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { quoteSchema, subscribe, type EventStore, type StoredEvent, type Subscription } from '@antibody/event-store';
+import type { Pool, PoolClient } from 'pg';
+import type { ScrubbingConfig } from '../domain/scrub';
+
+/** An ingest key as ingest knows it (the secret itself is never stored: only its SHA-256). */
+export interface KnownKey {
+  readonly keyId: string;
+  readonly project: string;
+  readonly rateLimitPerMinute?: number;
+  readonly revoked: boolean;
+}
+
+/** A registered service as ingest needs it. */
+export interface KnownService {
+  readonly name: string;
+  readonly repository: string;
+  readonly sourceMaps?: string;
+  readonly scrubbing?: ScrubbingConfig;
+  readonly deregistered: boolean;
+}
+
+/** SHA-256 (hex) of an ingest key, as IngestKeyCreated stores it. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+const PROJECTED_TYPES = ['ServiceRegistered', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked', 'IncidentResolved'] as const;
+
+/**
+ * Projects the events ingest depends on into its tables, from the store's global log with the
+ * checkpoint committed in the same transaction (one active instance at a time; replay-safe since
+ * every write is an idempotent upsert):
+ * services and keys (`service-<name>` streams), and resolved incidents (so a fingerprint seen again
+ * reopens its incident).
+ */
+export function startRegistryProjection(store: EventStore, schema: string, onError: (error: unknown) => void): Subscription {
+  const s = quoteSchema(schema);
+  return subscribe(
+    store,
+    'ingest-registry',
+    async (events: readonly StoredEvent[], client: PoolClient) => {
+      for (const event of events) await project(client, s, event);
+    },
+    { types: PROJECTED_TYPES, pollIntervalMs: 200, onError },
+  );
+}
+
+async function project(client: PoolClient, s: string, event: StoredEvent): Promise<void> {
+  const data = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case 'ServiceRegistered': {
+      const repository = (data['repository'] as { url?: string } | undefined)?.url ?? '';
+      await client.query(
+        `INSERT INTO ${s}.ingest_services (name, repository, source_maps, scrubbing, deregistered) VALUES ($1, $2, $3, $4, false)
+         ON CONFLICT (name) DO UPDATE SET repository = EXCLUDED.repository, source_maps = EXCLUDED.source_maps, scrubbing = EXCLUDED.scrubbing, deregistered = false`,
+        [data['name'], repository, data['sourceMaps'] ?? null, data['scrubbing'] === undefined ? null : JSON.stringify(data['scrubbing'])],
+      );
+      return;
+    }
+    case 'ServiceDeregistered':
+      await client.query(`UPDATE ${s}.ingest_services SET deregistered = true WHERE name = $1`, [data['name']]);
+      return;
+    case 'IngestKeyCreated':
+      await client.query(
+        `INSERT INTO ${s}.ingest_keys (hash, key_id, project, label, rate_limit_per_minute, revoked) VALUES ($1, $2, $3, $4, $5, false)
+         ON CONFLICT (hash) DO NOTHING`,
+        [data['hash'], data['keyId'], data['project'], data['label'] ?? null, data['rateLimitPerMinute'] ?? null],
+      );
+      return;
+    case 'IngestKeyRevoked':
+      await client.query(`UPDATE ${s}.ingest_keys SET revoked = true WHERE key_id = $1`, [data['keyId']]);
+      return;
+    case 'IncidentResolved': {
+      const incidentId = event.streamId.replace(/^incident-/, '');
+      await client.query(`UPDATE ${s}.ingest_fingerprints SET status = 'resolved' WHERE incident_id::text = $1`, [incidentId]);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * In-memory view of keys and services, refreshed from the projection tables every second and on a
+ * cache miss (at most every 200 ms), so authentication costs no query per request and keeps working
+ * from memory while Postgres is briefly unreachable.
+ */
+export class Registry {
+  private keys = new Map<string, KnownKey>();
+  private services = new Map<string, KnownService>();
+  private loading: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly s: string;
+
+  constructor(
+    private readonly pool: Pool,
+    schema: string,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {
+    this.s = quoteSchema(schema);
+  }
+
+  /** Loads once, then refreshes every `intervalMs`. */
+  async start(intervalMs = 1000): Promise<void> {
+    await this.refresh().catch(this.onError);
+    this.timer = setInterval(() => void this.refresh().catch(this.onError), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * The key with this secret, or undefined when unknown. Known keys are answered from memory; a miss
+   * is looked up in Postgres. Throws when the key is not in memory and Postgres cannot be read.
+   */
+  async key(secret: string): Promise<KnownKey | undefined> {
+    const hash = hashKey(secret);
+    const known = this.keys.get(hash);
+    if (known) return known;
+    // A miss is looked up directly (primary key), so a key created a moment ago works at once.
+    const found = await this.pool.query<{ key_id: string; project: string; rate_limit_per_minute: number | null; revoked: boolean }>(
+      `SELECT key_id, project, rate_limit_per_minute, revoked FROM ${this.s}.ingest_keys WHERE hash = $1`,
+      [hash],
+    );
+    const row = found.rows[0];
+    if (!row) return undefined;
+    const key: KnownKey = { keyId: row.key_id, project: row.project, revoked: row.revoked, ...(row.rate_limit_per_minute ? { rateLimitPerMinute: row.rate_limit_per_minute } : {}) };
+    this.keys.set(hash, key);
+    if (!this.services.has(key.project)) await this.refresh();
+    return key;
+  }
+
+  service(name: string): KnownService | undefined {
+    return this.services.get(name);
+  }
+
+  /** Reloads keys and services (concurrent callers share one query). */
+  refresh(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const [keys, services] = await Promise.all([
+          this.pool.query<{ hash: string; key_id: string; project: string; rate_limit_per_minute: number | null; revoked: boolean }>(
+            `SELECT hash, key_id, project, rate_limit_per_minute, revoked FROM ${this.s}.ingest_keys`,
+          ),
+          this.pool.query<{ name: string; repository: string; source_maps: string | null; scrubbing: ScrubbingConfig | null; deregistered: boolean }>(
+            `SELECT name, repository, source_maps, scrubbing, deregistered FROM ${this.s}.ingest_services`,
+          ),
+        ]);
+        this.keys = new Map(
+          keys.rows.map((row) => [
+            row.hash,
+            { keyId: row.key_id, project: row.project, revoked: row.revoked, ...(row.rate_limit_per_minute ? { rateLimitPerMinute: row.rate_limit_per_minute } : {}) },
+          ]),
+        );
+        this.services = new Map(
+          services.rows.map((row) => [
+            row.name,
+            {
+              name: row.name,
+              repository: row.repository,
+              deregistered: row.deregistered,
+              ...(row.source_maps ? { sourceMaps: row.source_maps } : {}),
+              ...(row.scrubbing ? { scrubbing: row.scrubbing } : {}),
+            },
+          ]),
+        );
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+}

@@ -1,0 +1,110 @@
+import { quoteSchema } from '@antibody/event-store';
+import type { Pool } from 'pg';
+
+/**
+ * Creates ingest's tables (idempotent; run at start, safe with several instances racing thanks to
+ * an advisory lock). They live in the event store's schema, prefixed `ingest_`:
+ *
+ * - `ingest_intake`: the durable inbox. A report is acknowledged only after its row committed; the
+ *   processor marks it processed in the same transaction as its counts, so each accepted report is
+ *   counted exactly once. Processed rows are kept for INGEST_KEEP_PROCESSED_HOURS (deduplication of
+ *   client retries by id), then deleted.
+ * - `ingest_fingerprints`: per (service, fingerprint) the incident, its status and samples stored.
+ * - `ingest_incident_counts`: occurrences per incident per time bucket; `emitted_count` is how many
+ *   of them OccurrencesCounted events already reported (a late arrival is reported as a delta).
+ * - `ingest_release_counts`: per (service, release, environment, bucket) errors, requests, request
+ *   errors, request duration sum and session outcomes — the read model the deployer's canary judge
+ *   reads.
+ * - `ingest_client_drops`: what SDKs reported dropping, per reason and category.
+ * - `ingest_keys`, `ingest_services`: projections of the `service-<name>` streams.
+ */
+export async function migrateIngestSchema(pool: Pool, schema: string): Promise<void> {
+  const s = quoteSchema(schema);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`antibody-ingest-migrate-${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_intake (
+        id uuid PRIMARY KEY,
+        service text NOT NULL,
+        kind text NOT NULL,
+        payload jsonb NOT NULL,
+        traceparent text,
+        tracestate text,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        processed_at timestamptz,
+        failure text
+      );
+      CREATE INDEX IF NOT EXISTS ingest_intake_pending ON ${s}.ingest_intake (received_at) WHERE processed_at IS NULL;
+      CREATE INDEX IF NOT EXISTS ingest_intake_processed ON ${s}.ingest_intake (processed_at) WHERE processed_at IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_fingerprints (
+        service text NOT NULL,
+        fingerprint text NOT NULL,
+        incident_id uuid NOT NULL UNIQUE,
+        status text NOT NULL,
+        samples integer NOT NULL,
+        basis text NOT NULL,
+        first_seen timestamptz NOT NULL,
+        last_seen timestamptz NOT NULL,
+        occurrences bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (service, fingerprint)
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_incident_counts (
+        incident_id uuid NOT NULL,
+        bucket_start timestamptz NOT NULL,
+        bucket_seconds integer NOT NULL,
+        count bigint NOT NULL,
+        emitted_count bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (incident_id, bucket_start)
+      );
+      CREATE INDEX IF NOT EXISTS ingest_incident_counts_unemitted ON ${s}.ingest_incident_counts (bucket_start) WHERE count > emitted_count;
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_release_counts (
+        service text NOT NULL,
+        release text NOT NULL,
+        environment text NOT NULL,
+        bucket_start timestamptz NOT NULL,
+        bucket_seconds integer NOT NULL,
+        errors bigint NOT NULL DEFAULT 0,
+        requests bigint NOT NULL DEFAULT 0,
+        request_errors bigint NOT NULL DEFAULT 0,
+        request_duration_ms_sum double precision NOT NULL DEFAULT 0,
+        sessions_ok bigint NOT NULL DEFAULT 0,
+        sessions_errored bigint NOT NULL DEFAULT 0,
+        sessions_crashed bigint NOT NULL DEFAULT 0,
+        sessions_abnormal bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (service, release, environment, bucket_start)
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_client_drops (
+        service text NOT NULL,
+        reason text NOT NULL,
+        category text NOT NULL,
+        bucket_start timestamptz NOT NULL,
+        quantity bigint NOT NULL,
+        PRIMARY KEY (service, reason, category, bucket_start)
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_keys (
+        hash text PRIMARY KEY,
+        key_id uuid NOT NULL UNIQUE,
+        project text NOT NULL,
+        label text,
+        rate_limit_per_minute integer,
+        revoked boolean NOT NULL DEFAULT false
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_services (
+        name text PRIMARY KEY,
+        repository text NOT NULL,
+        source_maps text,
+        scrubbing jsonb,
+        deregistered boolean NOT NULL DEFAULT false
+      );
+    `);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
