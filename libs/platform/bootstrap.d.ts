@@ -1,2 +1,2 @@
-export { bootstrapService, EXIT_CONFIG, EXIT_UNAVAILABLE } from './dist/bootstrap';
-export type { BootstrapOptions } from './dist/bootstrap';
+export { bootstrapService, EXIT_CONFIG, EXIT_UNAVAILABLE, baseServiceConfigSchema, loadConfig } from './dist/bootstrap';
+export type { BootstrapOptions, BaseServiceConfig } from './dist/bootstrap';

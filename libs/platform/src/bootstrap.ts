@@ -88,3 +88,8 @@ export async function bootstrapService<C extends BaseServiceConfig = BaseService
     return exit(1);
   }
 }
+
+// Services extend the base settings in their own config schema before Nest loads, so this light
+// entry carries them too.
+export { baseServiceConfigSchema, loadConfig } from './config';
+export type { BaseServiceConfig } from './config';

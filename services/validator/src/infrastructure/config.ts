@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The platform's config module alone: the main entry would load Nest before telemetry starts.
-import { baseServiceConfigSchema } from '@antibody/platform/dist/config';
+import { baseServiceConfigSchema } from '@antibody/platform/bootstrap';
 import { z } from 'zod';
 
 const positiveInt = (name: string, fallback: number, max: number) =>
