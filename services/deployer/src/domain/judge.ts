@@ -103,7 +103,7 @@ export interface Evidence {
   readonly srmZ: number;
 }
 
-export type RollbackCause = 'error-regression' | 'latency-regression' | 'error-ceiling' | 'no-evidence-by-deadline' | 'inconclusive-by-deadline' | 'aborted';
+export type RollbackCause = 'error-regression' | 'latency-regression' | 'error-ceiling' | 'no-evidence-by-deadline' | 'inconclusive-by-deadline' | 'aborted' | 'rejected';
 
 /** Events of the judge. The deployer maps them onto the contract events of the incident stream. */
 export type JudgeEvent =
@@ -116,7 +116,8 @@ export type JudgeEvent =
 export type JudgeCommand =
   | { type: 'Start'; at: number; snapshot: CountsSnapshot }
   | { type: 'Observe'; at: number; snapshot: CountsSnapshot }
-  | { type: 'Abort'; at: number; snapshot: CountsSnapshot; reason: string };
+  /** Stops the rollout: `aborted` (adapter failure, default) or `rejected` (a person's decision). */
+  | { type: 'Abort'; at: number; snapshot: CountsSnapshot; reason: string; cause?: 'aborted' | 'rejected' };
 
 export type JudgeStatus = 'idle' | 'running' | 'rolled-back' | 'completed';
 
@@ -209,7 +210,7 @@ export function decide(command: JudgeCommand, state: JudgeState, config: JudgeCo
   const rollback = (cause: RollbackCause, reason: string): JudgeEvent[] => [
     { type: 'RolledBack', at: command.at, stage, cause, reason, evidence, trace: [...state.trace, evidence] },
   ];
-  if (command.type === 'Abort') return rollback('aborted', command.reason);
+  if (command.type === 'Abort') return rollback(command.cause ?? 'aborted', command.reason);
 
   const { canary } = evidence;
   if (canary.requests >= config.ceilingMinRequests && evidence.errorRate.canary >= config.errorRateCeiling) {

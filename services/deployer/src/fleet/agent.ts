@@ -84,6 +84,8 @@ export class FleetAgent {
   }
 
   async startCanary(release: string, entry: string): Promise<void> {
+    // The same release again (a deployer retrying its start) is a no-op; another one is a conflict.
+    if (this.canaryRelease === release) return;
     if (this.canaryRelease !== undefined) throw new ControlError(409, `a rollout of ${this.canaryRelease} is already running`);
     this.canaryRelease = release;
     this.proxy.canaryShare = 0;

@@ -19,6 +19,7 @@ export const deployerConfigSchema = baseServiceConfigSchema.extend({
   DEPLOYER_STAGE_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_JUDGE_CONFIG.stageDeadlineMs),
   DEPLOYER_ALPHA: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.alpha),
   DEPLOYER_OBSERVE_EVERY_MS: z.coerce.number().int().positive().default(10_000),
+  DEPLOYER_RESUME_SCAN_MS: z.coerce.number().int().positive().default(30_000),
   DEPLOYER_SLACK_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_MAX_PER_HOUR: z.coerce.number().int().positive().default(10),

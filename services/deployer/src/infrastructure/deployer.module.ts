@@ -1,19 +1,39 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { EventBusModule } from '@antibody/bus/nest';
+import { Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
+import type { EventStore } from '@antibody/event-store';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
 import { DEFAULT_JUDGE_CONFIG, validateJudgeConfig } from '../domain/judge';
+import { NotificationsHandler } from '../handlers/notifications.handler';
 import { DEPLOYER_SETTINGS, PatchValidatedHandler, type DeployerSettings } from '../handlers/patch-validated.handler';
 import type { DeployerConfig } from './config';
 import { Notifier } from './notifier';
+import { RolloutManager } from './rollouts';
 
+/** Starts the rollout manager (resuming rollouts in progress) and halts its loops on shutdown. */
+@Injectable()
+class RolloutLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(private readonly rollouts: RolloutManager) {}
+  async onApplicationBootstrap(): Promise<void> {
+    await this.rollouts.start();
+  }
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.rollouts.stop();
+  }
+}
+
+/** Options for tests and embedders: the environment secrets are read from (default process.env). */
+export interface DeployerModuleOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
 
 /**
  * Root module of antibody-deployer: the platform (config, Postgres, NATS, /health, /metrics, logs),
- * the event bus, and the PatchValidated handler (fix as code, then proposal or judged rollout).
+ * the event bus, the PatchValidated / DecisionRecorded handlers (fix as code, proposal, rollout),
+ * the rollout manager (judged rollouts that survive restarts) and the notifications.
  */
 @Module({})
 export class DeployerModule {
-  static forRoot(platform: PlatformModuleOptions): DynamicModule {
+  static forRoot(platform: PlatformModuleOptions, options: DeployerModuleOptions = {}): DynamicModule {
     const config = platform.config as unknown as DeployerConfig;
     const settings: DeployerSettings = {
       judge: validateJudgeConfig({
@@ -25,13 +45,25 @@ export class DeployerModule {
         alpha: config.DEPLOYER_ALPHA ?? DEFAULT_JUDGE_CONFIG.alpha,
       }),
       observeEveryMs: config.DEPLOYER_OBSERVE_EVERY_MS ?? 10_000,
+      resumeScanMs: config.DEPLOYER_RESUME_SCAN_MS ?? 30_000,
       notifier: new Notifier({ slackWebhookUrls: config.DEPLOYER_SLACK_WEBHOOK_URLS ?? [], genericWebhookUrls: config.DEPLOYER_NOTIFY_WEBHOOK_URLS ?? [], maxPerHour: config.DEPLOYER_NOTIFY_MAX_PER_HOUR }),
-      env: process.env,
+      env: options.env ?? process.env,
     };
     return {
       module: DeployerModule,
       imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'deployer', relay: true })],
-      providers: [{ provide: DEPLOYER_SETTINGS, useValue: settings }, PatchValidatedHandler],
+      providers: [
+        { provide: DEPLOYER_SETTINGS, useValue: settings },
+        {
+          provide: RolloutManager,
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore) =>
+            new RolloutManager({ store, judge: settings.judge, observeEveryMs: settings.observeEveryMs, resumeScanMs: settings.resumeScanMs, startRecordTimeoutMs: 60_000, notifier: settings.notifier, env: settings.env }),
+        },
+        RolloutLifecycle,
+        PatchValidatedHandler,
+        NotificationsHandler,
+      ],
     };
   }
 }

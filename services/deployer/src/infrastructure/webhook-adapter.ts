@@ -35,12 +35,16 @@ export interface WebhookAdapterOptions {
   readonly patchId: string;
   readonly readCounts: () => Promise<CountsSnapshot>;
   readonly now?: () => number;
+  /** The canary release, when the adapter is rebuilt for a rollout that already started. */
+  readonly release?: string;
 }
 
 /** Sends `{type: 'canary.start'|'canary.stage'|'canary.rollback', ...}`; a non-2xx answer throws REFUSED. */
 export class WebhookAdapter implements DeployAdapter {
-  private release = '';
-  constructor(private readonly options: WebhookAdapterOptions) {}
+  private release: string;
+  constructor(private readonly options: WebhookAdapterOptions) {
+    this.release = options.release ?? '';
+  }
 
   private async send(type: string, extra: Record<string, unknown>): Promise<void> {
     const now = this.options.now ?? Date.now;

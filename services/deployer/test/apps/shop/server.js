@@ -19,6 +19,7 @@ function totalV2(lines) {
 
 const total = release.pricingV2 ? totalV2 : totalV1;
 let inflight = 0;
+const held = [];
 
 const server = http.createServer((req, res) => {
   inflight++;
@@ -28,10 +29,17 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify({ release: release.version, pid: process.pid }));
   }
+  if (url.pathname === '/hog') {
+    // Retains memory (touched, so it is resident): for the supervisor's memory-limit test.
+    held.push(Buffer.alloc(Number(url.searchParams.get('mb') ?? '1') * 1024 * 1024, 1));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ heldMb: held.reduce((n, b) => n + b.length, 0) / 1024 / 1024 }));
+  }
   if (url.pathname === '/cart') {
     const n = Number(url.searchParams.get('lines') ?? '1');
     const lines = Array.from({ length: n }, (_, i) => ({ sku: i * 7, qty: 1 + (i % 3) }));
-    const delay = Number(url.searchParams.get('delayMs') ?? '0');
+    // A release may be slow on every cart (release.json `slowMs`): the judge's latency path.
+    const delay = Number(url.searchParams.get('delayMs') ?? '0') + (release.slowMs ?? 0);
     setTimeout(() => {
       try {
         const body = JSON.stringify({ release: release.version, total: total(lines) });

@@ -1,0 +1,39 @@
+// IncidentEscalated (from any step of the loop) -> an "escalated" notice, or a "budget exceeded"
+// notice when the escalation says a cost budget ran out (`budgetExceeded`). Fix proposed, rolled
+// out and rolled back are notified where they happen (the PatchValidated handler, the rollouts).
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerContext } from '@antibody/bus';
+import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
+import type { EventStore, StoredEvent } from '@antibody/event-store';
+import { DEPLOYER_SETTINGS, type DeployerSettings } from './patch-validated.handler';
+
+@Injectable()
+export class NotificationsHandler {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DEPLOYER_SETTINGS) private readonly settings: DeployerSettings,
+  ) {}
+
+  /**
+   * Sends the notice (deduplicated per incident and kind for 24 h, rate-limited). Starts from "now"
+   * the first time it runs, so putting the deployer on an old store does not page for old incidents.
+   * Delivery failures are logged by the notifier and never retried here (a notice is not worth
+   * blocking the consumer).
+   */
+  @OnEvent('IncidentEscalated', { name: 'notify-escalated', from: 'now' })
+  async onEscalated(event: StoredEvent, _ctx: HandlerContext): Promise<void> {
+    const data = event.data as { reason: string; step: string; budgetExceeded?: { scope: string; limitUsd: number; spentUsd: number } };
+    const { events } = await this.store.readStream(event.streamId, { toVersion: 0 });
+    const opened = events[0]?.data as { incidentId?: string; service?: string } | undefined;
+    const incidentId = opened?.incidentId ?? event.streamId.replace(/^incident-/, '');
+    const service = opened?.service ?? 'unknown';
+    if (data.budgetExceeded) {
+      const b = data.budgetExceeded;
+      // Per-incident budgets dedup per incident; daily and monthly ones per service and scope.
+      const key = b.scope === 'incident' ? incidentId : `budget-${b.scope}-${service}`;
+      await this.settings.notifier.notify({ kind: 'budget-exceeded', incidentId: key, service, title: `${b.scope} budget exceeded for ${service}`, details: `spent $${b.spentUsd.toFixed(2)} of $${b.limitUsd.toFixed(2)} (${data.step}): ${data.reason}` });
+      return;
+    }
+    await this.settings.notifier.notify({ kind: 'escalated', incidentId, service, title: `Incident escalated (${data.step}) on ${service}`, details: data.reason });
+  }
+}
