@@ -1,0 +1,6 @@
+/** The application's own tests: `npm test`. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.js'],
+};
