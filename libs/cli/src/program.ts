@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decide, type DecideOptions } from './commands/decide';
 import { createKey, listKeys, revokeKey } from './commands/keys';
 import { logs } from './commands/logs';
+import { patterns } from './commands/patterns';
 import { replay } from './commands/replay';
+import { costReport } from './commands/report';
 import { tail } from './commands/tail';
 import { verifyAll, verifyStream } from './commands/verify';
 import { resolveTarget, withStore, DEFAULT_SCHEMA, type GlobalOptions } from './database';
@@ -132,7 +134,34 @@ export function buildProgram(context: CliContext): Command {
       await withStore(target(command), (store) => logs(store, patchId, options, out));
     });
 
+  program
+    .command('patterns')
+    .description('list learned fix patterns with their success estimate (EMA) and counts, rebuilt from events')
+    .option('--active', 'only patterns that are not retired')
+    .option('--json', 'print the patterns as JSON')
+    .action(async (options: { active?: boolean; json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => patterns(store, options, out));
+    });
+
+  program
+    .command('report')
+    .description('reports over the event log')
+    .command('costs')
+    .description('fixes by source, LLM cost and savings for one month')
+    .option('--month [yyyy-mm]', 'the month, UTC (default: the current month)')
+    .option('--llm-fix-cost <usd>', 'price of one LLM fix for the savings estimate when the month has none', nonNegativeNumber)
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { month?: string | boolean; llmFixCost?: number; json?: boolean }, command: Command) => {
+      const month = typeof options.month === 'string' ? options.month : undefined;
+      await withStore(target(command), (store) => costReport(store, { month, llmFixCost: options.llmFixCost, json: options.json }, out));
+    });
+
   return program;
+}
+
+function nonNegativeNumber(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a number >= 0.');
+  return Number(value);
 }
 
 interface TailCliOptions {

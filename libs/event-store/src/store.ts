@@ -63,6 +63,11 @@ export interface EventStore {
   verifyStream(streamId: string): Promise<StreamVerification>;
   /** Verifies every stream in one ordered scan. */
   verifyAll(): Promise<StoreVerification>;
+  /**
+   * Call after committing a transaction that was passed to `appendToStream` as `client`: wakes
+   * readers when it appended events (an autocommit append wakes them by itself).
+   */
+  afterCommit(client: PoolClient): void;
   /** Calls `listener` soon after events are appended (this process at once, others via NOTIFY). */
   onAppended(listener: () => void): () => void;
   /** Stops the LISTEN connection; the pool stays open. */
@@ -183,7 +188,7 @@ export interface AppendOptions {
   readonly expectedVersion?: ExpectedVersion;
   /**
    * Append inside the caller's transaction (e.g. with a subscription's checkpoint). The events
-   * commit or roll back with it; readers are woken by their next poll or the caller's NOTIFY.
+   * commit or roll back with it; call `afterCommit(client)` once it committed to wake readers.
    */
   readonly client?: PoolClient;
 }
@@ -191,6 +196,8 @@ export interface AppendOptions {
 class PostgresEventStore implements EventStore {
   private readonly s: string;
   private readonly notifier: AppendNotifier;
+  /** Callers' transactions that appended and still owe readers a wake-up when they commit. */
+  private readonly appendedIn = new WeakSet<PoolClient>();
   /** Last known head per stream, from this store's own commits: saves a read per append. */
   private readonly heads = new Map<string, StreamHead>();
   private readonly sql: {
@@ -264,7 +271,8 @@ class PostgresEventStore implements EventStore {
         if (options.client) await options.client.query('RELEASE SAVEPOINT antibody_append');
         const last = rows[rows.length - 1] as ChainedRow;
         if (cacheable) this.rememberHead(streamId, { version: last.version, hash: last.hash });
-        if (!options.client) this.notifier.appended();
+        if (options.client) this.appendedIn.add(options.client);
+        else this.notifier.appended();
         return { streamId, nextExpectedVersion: last.version, positions, duplicate: false };
       } catch (error) {
         const pgError = error as { code?: string; constraint?: string };
@@ -457,6 +465,11 @@ class PostgresEventStore implements EventStore {
       after = { streamId: last.stream_id, version: Number(last.stream_version) };
     }
     return { streams, events, breaches };
+  }
+
+  afterCommit(client: PoolClient): void {
+    if (!this.appendedIn.delete(client)) return;
+    this.notifier.appended();
   }
 
   onAppended(listener: () => void): () => void {

@@ -83,6 +83,7 @@ export function subscribe(
           throw error;
         }
         release();
+        store.afterCommit(client);
       },
       rollback: async () => {
         try {

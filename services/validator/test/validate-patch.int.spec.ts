@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+// The spec checks `antibody logs` in process; the service itself never imports the CLI.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { runCli } from '@antibody/cli';
 import { createTestStore, type TestStore } from '@antibody/testing';
 import { validatePatch, type ValidationRequest, type ValidationSettings, type VerdictEvent } from '../src/handlers/validate-patch';

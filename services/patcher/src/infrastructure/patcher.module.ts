@@ -1,17 +1,60 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { EventBusModule } from '@antibody/bus/nest';
-import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { EventBusModule, EVENT_STORE } from '@antibody/bus/nest';
+import type { EventStore } from '@antibody/event-store';
+import { gitRepository, llmSettingsFrom, startFixLedger, type FixLedger } from '@antibody/fix-kit';
+import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
+import { Learner } from '../handlers/learner';
+import { PatchHandler } from '../handlers/patch.handler';
+import { Patcher } from '../handlers/patcher';
+
+/** Injection token of the running {@link FixLedger} (pattern library and LLM spend). */
+export const FIX_LEDGER = Symbol.for('antibody.patcher.fix-ledger');
+
+@Injectable()
+class LedgerLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(FIX_LEDGER) private readonly ledger: FixLedger) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.ledger.stop();
+  }
+}
 
 /**
- * Root module of antibody-patcher: the platform (config, Postgres, NATS, /health, /metrics, logs) and the
- * event bus (the migrated store, a consumer per `@OnEvent` handler, the relay — active or standing by).
+ * Root module of antibody-patcher: the platform, the event bus, the fix ledger (pattern library +
+ * LLM spend, rebuilt from events), the patch handler and the learner.
  */
+/**
+ * Fallback poll of the store-log consumers and the relay. Events a handler emits inside its
+ * consumer transaction send no NOTIFY (libs/bus), so the next step only sees them on a poll; the
+ * 1 s default would add about a second to every incident's path from diagnosis to patch.
+ */
+const BUS_POLL_MS = 100;
+
 @Module({})
 export class PatcherModule {
   static forRoot(platform: PlatformModuleOptions): DynamicModule {
+    const openRepository = (config: Record<string, unknown>) => {
+      const cacheDir = typeof config['ANTIBODY_GIT_CACHE'] === 'string' ? config['ANTIBODY_GIT_CACHE'] : undefined;
+      return (location: string) => gitRepository(location, { cacheDir });
+    };
     return {
       module: PatcherModule,
-      imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'patcher', relay: true })],
+      imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'patcher', relay: true, pollIntervalMs: BUS_POLL_MS })],
+      providers: [
+        { provide: FIX_LEDGER, inject: [EVENT_STORE], useFactory: (store: EventStore) => startFixLedger(store) },
+        LedgerLifecycle,
+        {
+          provide: Patcher,
+          inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
+          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) =>
+            new Patcher({ store, ledger, llm: llmSettingsFrom(config), openRepository: openRepository(config), now: () => new Date() }),
+        },
+        {
+          provide: Learner,
+          inject: [EVENT_STORE, PLATFORM_CONFIG],
+          useFactory: (store: EventStore, config: Record<string, unknown>) => new Learner({ store, openRepository: openRepository(config) }),
+        },
+        PatchHandler,
+      ],
     };
   }
 }

@@ -37,6 +37,7 @@ const MESSAGE_CHARS = 600;
 /** Keeps the first lines of a failure message, so evidence stays small. */
 export function shortMessage(message: string | undefined): string | undefined {
   if (message === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ … m) from test output
   const cleaned = message.replace(/\u001b\[[0-9;]*m/g, '').trim();
   if (cleaned === '') return undefined;
   const lines = cleaned.split('\n').slice(0, MESSAGE_LINES).join('\n');

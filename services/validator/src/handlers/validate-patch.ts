@@ -7,7 +7,7 @@ import { risksOfDiff } from '../domain/violations';
 import { detectIsolation, freshSandboxUid, type EnforcedSandbox, type SandboxLimits } from '../infrastructure/sandbox';
 import { runStep, singleFileCommand, type RunContext, type StepRun } from '../infrastructure/test-runner';
 import { ValidationStore } from '../infrastructure/validation-store';
-import { WorkspaceError, type Workspace, type Workspaces } from '../infrastructure/workspace';
+import { WorkspaceError, type Workspaces } from '../infrastructure/workspace';
 
 /** What the validator knows about the service under care (from its `service-<name>` stream). */
 export interface ServiceUnderCare {

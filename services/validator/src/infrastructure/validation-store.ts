@@ -75,6 +75,7 @@ export class ValidationStore {
     await this.pool.query(
       `INSERT INTO ${this.s}.validation_logs (patch_id, seq, step, command, exit_code, output) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (patch_id, seq) DO UPDATE SET step = EXCLUDED.step, command = EXCLUDED.command, exit_code = EXCLUDED.exit_code, output = EXCLUDED.output, recorded_at = now()`,
+      // eslint-disable-next-line no-control-regex -- Postgres text cannot hold NUL bytes; test output can
       [patchId, seq, entry.step, entry.command, entry.exitCode, entry.output.replace(/\u0000/g, '')],
     );
   }

@@ -1,0 +1,115 @@
+import type { EventStore, StoredEvent } from '@antibody/event-store';
+import {
+  analyseError,
+  applyLearnedTemplate,
+  asLearnedTemplate,
+  diagnosisPrompt,
+  excerpt,
+  foldService,
+  gatedCall,
+  incidentSpend,
+  llmDiagnosisSchema,
+  parseModelJson,
+  routeTier,
+  FixKitError,
+  type FixLedger,
+  type GitRepository,
+  type LlmSettings,
+} from '@antibody/fix-kit';
+import { diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, firstSampleId, isDiagnosed, type DiagnosisEvent } from '../domain/diagnosis';
+
+/** What the diagnoser works with; everything with I/O is passed in. */
+export interface DiagnoserDeps {
+  readonly store: EventStore;
+  readonly ledger: FixLedger;
+  readonly llm: LlmSettings;
+  /** Opens a service's repository for reads at commits. */
+  readonly openRepository: (location: string) => GitRepository;
+  readonly now: () => Date;
+}
+
+interface ErrorSample {
+  exception: { type: string; value: string };
+  frames: { filename: string; function?: string; lineno?: number; inApp: boolean; contextLine?: string }[];
+  release?: string;
+}
+
+/**
+ * Turns an incident's first error sample into a diagnosis: code read from git at the incident's
+ * release, fault localisation over the crash frame and its callers, then learned patterns,
+ * rules and finally an LLM tier (when configured and within budget). Every outcome is an
+ * event; undefined means "already diagnosed, nothing to do".
+ */
+export class Diagnoser {
+  constructor(private readonly deps: DiagnoserDeps) {}
+
+  async diagnose(sample: StoredEvent): Promise<{ events: DiagnosisEvent[]; expectedVersion: number } | undefined> {
+    const { store } = this.deps;
+    const incident = await store.readStream(sample.streamId);
+    if (isDiagnosed(incident.events) || firstSampleId(incident.events) !== sample.eventId) return undefined;
+    const expectedVersion = incident.currentVersion;
+    const done = (...events: DiagnosisEvent[]) => ({ events, expectedVersion });
+    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as { service: string; release?: string } | undefined;
+    if (!opened) throw new Error(`incident stream ${sample.streamId} has no IncidentOpened yet`);
+    const error = sample.data as ErrorSample;
+
+    const service = foldService((await store.readStream(`service-${opened.service}`)).events);
+    if (!service) return done(diagnosisFailed(`service ${opened.service} is not registered (no ServiceRegistered event): there is no repository to read its code from`));
+
+    const repo = this.deps.openRepository(service.repository.url);
+    const ref = opened.release ?? error.release ?? service.repository.defaultBranch;
+    let commit: string | undefined;
+    try {
+      commit = await repo.resolveCommit(ref);
+    } catch (e) {
+      if (e instanceof FixKitError) return done(diagnosisFailed(`cannot read repository ${service.repository.url}: ${e.message}`));
+      throw e;
+    }
+    if (!commit) return done(diagnosisFailed(`release ${ref} is not a commit, tag or branch of ${service.repository.url}: the code that failed cannot be read`));
+    const at = commit;
+
+    const analysis = await analyseError({ errorType: error.exception.type, message: error.exception.value, frames: error.frames, read: (path) => repo.readFile(at, path) });
+    if (analysis.localisation.sites.length === 0) {
+      return done(diagnosisFailed(`no in-app frame of the stack exists in ${service.repository.url} at ${at.slice(0, 12)} (${analysis.localisation.notes.join('; ')})`));
+    }
+
+    // 1. Learned patterns: a template learned from an earlier healed incident of this class that matches the code here.
+    const classes = new Set(analysis.matches.map((m) => m.rule.errorClass));
+    // Patterns are read as projected, without waiting for the ledger to catch up: a pattern learned
+    // moments ago is only missed once (rules and templates still apply), and template fixes stay fast.
+    for (const pattern of await this.deps.ledger.patterns()) {
+      if (pattern.retired || !classes.has(pattern.errorClass)) continue;
+      const template = asLearnedTemplate(pattern.template);
+      for (const site of analysis.localisation.sites) {
+        const applied = applyLearnedTemplate(template, site.file, site.source, site.line);
+        if (applied) return done(diagnosisFromPattern(analysis, at, pattern, { file: site.file, line: applied.line }));
+      }
+    }
+
+    // 2. The rule catalog.
+    if (analysis.match) return done(diagnosisFromRule(analysis, at));
+
+    // 3. An LLM tier, within budget.
+    const files = analysis.localisation.sites.map((s) => s.file);
+    const route = routeTier({ files, frames: error.frames.filter((f) => f.inApp).length }, this.deps.llm);
+    const unmatched = `no rule or learned pattern matches ${error.exception.type}: ${error.exception.value.split('\n')[0]}`;
+    const messages = diagnosisPrompt({
+      errorType: error.exception.type,
+      message: error.exception.value,
+      excerpts: analysis.localisation.sites.map((s) => excerpt(s.file, s.source, s.line)),
+    });
+    const day = this.deps.now().toISOString().slice(0, 10);
+    const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
+    const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident.events), ...spent }, messages, step: 'diagnosis' });
+    if (gate.kind !== 'called') return done(diagnosisFailed(`${unmatched}; ${gate.reason}`));
+    const metered: DiagnosisEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'diagnosis' } };
+    try {
+      const answer = parseModelJson(gate.result.content, llmDiagnosisSchema);
+      if (!files.includes(answer.file)) throw new FixKitError('LLM_OUTPUT_INVALID', `model named ${answer.file}, which is not one of the stack's files`);
+      return done(metered, diagnosisFromLlm(analysis, at, answer, gate.result.model, gate.result.costUsd));
+    } catch (e) {
+      if (e instanceof FixKitError) return done(metered, diagnosisFailed(`${unmatched}; the ${gate.result.tier} tier's answer was rejected: ${e.message}`, gate.result.costUsd));
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerContext } from '@antibody/bus';
+import { OnEvent } from '@antibody/bus/nest';
+import type { StoredEvent } from '@antibody/event-store';
+import { MetricsService } from '@antibody/platform';
+import type { Counter } from 'prom-client';
+import { Learner } from './learner';
+import { Patcher } from './patcher';
+
+/** Proposes patches for each diagnosis, and learns from how fixes turned out. */
+@Injectable()
+export class PatchHandler {
+  private readonly outcomes: Counter<string>;
+
+  constructor(
+    private readonly patcher: Patcher,
+    private readonly learner: Learner,
+    @Inject(MetricsService) metrics: MetricsService,
+  ) {
+    this.outcomes = metrics.counter({ name: 'antibody_patch_outcomes_total', help: 'Patch proposals and failures appended, by source', labelNames: ['outcome', 'source'] });
+  }
+
+  @OnEvent('DiagnosisMade', { name: 'propose' })
+  async onDiagnosis(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+    const events = await this.patcher.patch(event);
+    if (!events || events.length === 0) return;
+    await ctx.emit(event.streamId, events);
+    for (const e of events) {
+      if (e.type === 'PatchProposed' && e.data['rank'] === 1) this.outcomes.inc({ outcome: 'proposed', source: String(e.data['source']) });
+      if (e.type === 'PatchFailed') this.outcomes.inc({ outcome: 'failed', source: 'none' });
+    }
+  }
+
+  @OnEvent(['IncidentResolved', 'RolledBack', 'PatchRejected'], { name: 'learn' })
+  async onOutcome(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+    const learned = await this.learner.learn(event);
+    if (learned && learned.events.length > 0) await ctx.emit(learned.streamId, learned.events);
+  }
+}

@@ -1,0 +1,165 @@
+import type { EventStore, StoredEvent } from '@antibody/event-store';
+import { deterministicEventId } from '@antibody/event-store';
+import {
+  applyLearnedTemplate,
+  asLearnedTemplate,
+  checkLlmPatch,
+  defaultRuleCatalog,
+  excerpt,
+  FixKitError,
+  foldService,
+  gatedCall,
+  incidentSpend,
+  llmPatchSchema,
+  parseModelJson,
+  pathRefusal,
+  patchPrompt,
+  proposeTemplateFixes,
+  routeTier,
+  unifiedDiff,
+  type FixLedger,
+  type FixSite,
+  type GitRepository,
+  type LlmSettings,
+} from '@antibody/fix-kit';
+import { alreadyPatched, fromPattern, fromTemplate, rankProposals, type PatchEvent, type Proposal } from '../domain/patching';
+
+export interface PatcherDeps {
+  readonly store: EventStore;
+  readonly ledger: FixLedger;
+  readonly llm: LlmSettings;
+  readonly openRepository: (location: string) => GitRepository;
+  readonly now: () => Date;
+  /** Candidates proposed per incident (default 5). */
+  readonly maxCandidates?: number;
+}
+
+interface Diagnosis {
+  rootCause: string;
+  location: { file: string; line: number; function?: string };
+  source: 'pattern' | 'rule' | 'llm';
+  ruleId?: string;
+  patternId?: string;
+  errorClass?: string;
+  commit?: string;
+  captures?: Record<string, string>;
+  sites?: { file: string; line: number; function?: string; suspect?: string; weight: number }[];
+}
+
+interface Sample {
+  exception: { type: string; value: string };
+  frames: { filename: string; inApp: boolean }[];
+}
+
+/**
+ * Turns a diagnosis into ranked candidate patches: learned patterns first, then the rule's
+ * syntax-tree templates at every localised site, then (only when neither produced anything) an
+ * LLM tier within budget. Code is read from git at the diagnosed commit; every file a patch
+ * touches passes the service's path policy. Undefined means "already handled".
+ */
+export class Patcher {
+  constructor(private readonly deps: PatcherDeps) {}
+
+  async patch(diagnosisEvent: StoredEvent): Promise<PatchEvent[] | undefined> {
+    const { store } = this.deps;
+    const incident = await store.readStream(diagnosisEvent.streamId);
+    if (alreadyPatched(incident.events, diagnosisEvent.eventId)) return undefined;
+    const diagnosis = diagnosisEvent.data as Diagnosis;
+    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as { service: string; release?: string } | undefined;
+    const sample = incident.events.find((e) => e.type === 'ErrorRecorded')?.data as Sample | undefined;
+    if (!opened || !sample) return [failed('the incident has no IncidentOpened/ErrorRecorded to patch from')];
+    const service = foldService((await store.readStream(`service-${opened.service}`)).events);
+    if (!service) return [failed(`service ${opened.service} is not registered: no repository to patch`)];
+    const repo = this.deps.openRepository(service.repository.url);
+    const commit = diagnosis.commit ?? (await repo.resolveCommit(opened.release ?? service.repository.defaultBranch));
+    if (!commit) return [failed(`the diagnosed code's commit cannot be found in ${service.repository.url}`)];
+
+    const siteFacts = diagnosis.sites && diagnosis.sites.length > 0 ? diagnosis.sites : [{ ...diagnosis.location, weight: 1 }];
+    const sites: FixSite[] = [];
+    for (const s of siteFacts) {
+      const source = await repo.readFile(commit, s.file);
+      if (source !== undefined) sites.push({ file: s.file, source, line: s.line, ...(s.function ? { function: s.function } : {}), ...(s.suspect ? { suspect: s.suspect } : {}), weight: s.weight });
+    }
+    if (sites.length === 0) return [failed(`none of the diagnosed files exist at ${commit.slice(0, 12)}`)];
+    const refused = sites.map((s) => pathRefusal(s.file, service.policy)).filter((r): r is string => r !== undefined);
+    const allowed = sites.filter((s) => pathRefusal(s.file, service.policy) === undefined);
+    if (allowed.length === 0) return [failed(`no fix site may be patched under the service's policy: ${[...new Set(refused)].join('; ')}`)];
+
+    const proposals: Proposal[] = [];
+    // 1. Learned patterns of this error class (or the one the analyzer matched).
+    // Patterns are read as projected, without waiting for the ledger to catch up: a pattern learned
+    // moments ago is only missed once (rules and templates still apply), and template fixes stay fast.
+    for (const pattern of await this.deps.ledger.patterns()) {
+      if (pattern.retired) continue;
+      if (pattern.patternId !== diagnosis.patternId && pattern.errorClass !== diagnosis.errorClass) continue;
+      const template = asLearnedTemplate(pattern.template);
+      for (const site of allowed) {
+        const applied = applyLearnedTemplate(template, site.file, site.source, site.line);
+        if (applied) {
+          proposals.push(fromPattern(pattern, site.file, unifiedDiff(site.file, site.source, applied.after)));
+          break;
+        }
+      }
+    }
+    // 2. The rule's templates.
+    const rule = defaultRuleCatalog().find((r) => r.id === diagnosis.ruleId) ?? defaultRuleCatalog().find((r) => r.errorClass === diagnosis.errorClass);
+    if (rule) {
+      const proposal = proposeTemplateFixes({
+        ruleId: rule.id,
+        errorClass: rule.errorClass,
+        strategies: rule.strategies,
+        ruleConfidence: rule.confidence,
+        errorType: sample.exception.type,
+        message: sample.exception.value,
+        captures: diagnosis.captures ?? {},
+        sites: allowed,
+        policy: service.policy,
+        max: this.deps.maxCandidates ?? 5,
+      });
+      proposals.push(...proposal.candidates.map(fromTemplate));
+    }
+    const patchId = (i: number): string => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i);
+    const extra = { baseCommit: commit, ...(diagnosis.errorClass ?? rule?.errorClass ? { errorClass: diagnosis.errorClass ?? rule?.errorClass } : {}) };
+    if (proposals.length > 0) return rankProposals(proposals, patchId, extra, this.deps.maxCandidates ?? 5);
+
+    // 3. An LLM tier: the error, the diagnosis and the code around each allowed site, as data.
+    const noTemplate = rule ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}` : 'no rule or learned pattern applies';
+    const route = routeTier({ files: sites.map((s) => s.file), frames: sample.frames.filter((f) => f.inApp).length }, this.deps.llm);
+    const editable = [...new Set(allowed.map((s) => s.file))];
+    const messages = patchPrompt({
+      errorType: sample.exception.type,
+      message: sample.exception.value,
+      rootCause: diagnosis.rootCause,
+      excerpts: allowed.map((s) => excerpt(s.file, s.source, s.line)),
+      editableFiles: editable,
+    });
+    const day = this.deps.now().toISOString().slice(0, 10);
+    // Spend must be current before a paid call: a ledger that cannot catch up makes this a retry, never an unchecked call.
+    const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
+    const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident.events), ...spent }, messages, step: 'patch' });
+    if (gate.kind !== 'called') return [failed(`${noTemplate}; ${gate.reason}`)];
+    const metered: PatchEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'patch' } };
+    try {
+      const answer = parseModelJson(gate.result.content, llmPatchSchema);
+      const sources = new Map(allowed.map((s) => [s.file, s.source]));
+      const checked = checkLlmPatch(answer, sources, service.policy);
+      const proposal: Proposal = {
+        source: 'llm',
+        model: gate.result.model,
+        files: checked.files.map((f) => f.file),
+        diff: checked.diff,
+        rationale: `${answer.rationale} (root cause: ${answer.rootCause}; ${gate.result.tier} tier, ${route.kind === 'tier' ? route.reason : ''})`.slice(0, 4000),
+        confidence: answer.confidence,
+        costUsd: gate.result.costUsd,
+      };
+      return [metered, ...rankProposals([proposal], patchId, extra)];
+    } catch (e) {
+      if (e instanceof FixKitError) return [metered, failed(`${noTemplate}; the ${gate.result.tier} tier's answer was rejected: ${e.message}`, gate.result.costUsd)];
+      throw e;
+    }
+  }
+}
+
+function failed(reason: string, costUsd?: number): PatchEvent {
+  return { type: 'PatchFailed', data: { reason: reason.slice(0, 2000), ...(costUsd !== undefined ? { costUsd } : {}) } };
+}

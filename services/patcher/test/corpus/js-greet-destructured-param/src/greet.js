@@ -1,0 +1,5 @@
+function greet({ name = 'there' }) {
+  return `Hello, ${name}`;
+}
+
+module.exports = { greet };

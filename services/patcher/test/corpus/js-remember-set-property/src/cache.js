@@ -1,0 +1,6 @@
+function remember(cache, key, value) {
+  cache.entries[key] = value;
+  return cache;
+}
+
+module.exports = { remember };

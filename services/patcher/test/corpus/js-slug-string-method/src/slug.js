@@ -1,0 +1,5 @@
+function slug(title) {
+  return title.toLowerCase().replace(/\s+/g, '-');
+}
+
+module.exports = { slug };

@@ -1,0 +1,4 @@
+export function decodeQuery(value: string): string {
+  const decoded = decodeURIComponent(value);
+  return decoded.replace(/\+/g, ' ');
+}

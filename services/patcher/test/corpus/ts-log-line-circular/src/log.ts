@@ -1,0 +1,3 @@
+export function toLogLine(event: Record<string, unknown>): string {
+  return JSON.stringify(event);
+}

@@ -1,0 +1,4 @@
+export function merge(a: number[], b?: number[]): number[] {
+  const all = [...a, ...b];
+  return all.sort((x, y) => x - y);
+}

@@ -1,0 +1,3 @@
+export function formatPrice(amount: number, digits: number): string {
+  return amount.toFixed(digits);
+}

@@ -1,0 +1,3 @@
+export function normaliseSku(sku: string): string {
+  return sku.toUpperCase().trim();
+}
