@@ -17,7 +17,18 @@ export interface Proposal {
 export type PatchEvent =
   | { readonly type: 'PatchProposed'; readonly data: Record<string, unknown> }
   | { readonly type: 'PatchFailed'; readonly data: { reason: string; costUsd?: number } }
-  | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'patch'; promptTokens: number; completionTokens: number; costUsd: number } };
+  | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'patch'; promptTokens: number; completionTokens: number; costUsd: number } }
+  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'patch' } };
+
+/**
+ * An incident for which no patch can be written ends escalated to a person, with the reason, in
+ * the same append as the failure: never in silence.
+ */
+export function withEscalation(events: readonly PatchEvent[]): PatchEvent[] {
+  const failed = events.find((e) => e.type === 'PatchFailed');
+  if (!failed || failed.type !== 'PatchFailed') return [...events];
+  return [...events, { type: 'IncidentEscalated', data: { reason: `no patch: ${failed.data.reason}`.slice(0, 2000), step: 'patch' } }];
+}
 
 /** The proposal of a rule template candidate. */
 export function fromTemplate(c: CandidatePatch): Proposal {

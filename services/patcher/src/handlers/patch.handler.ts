@@ -4,6 +4,7 @@ import { OnEvent } from '@antibody/bus/nest';
 import type { StoredEvent } from '@antibody/event-store';
 import { MetricsService } from '@antibody/platform';
 import type { Counter } from 'prom-client';
+import { withEscalation } from '../domain/patching';
 import { Learner } from './learner';
 import { Patcher } from './patcher';
 
@@ -22,8 +23,9 @@ export class PatchHandler {
 
   @OnEvent('DiagnosisMade', { name: 'propose' })
   async onDiagnosis(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const events = await this.patcher.patch(event);
-    if (!events || events.length === 0) return;
+    const proposed = await this.patcher.patch(event);
+    if (!proposed || proposed.length === 0) return;
+    const events = withEscalation(proposed);
     await ctx.emit(event.streamId, events);
     for (const e of events) {
       if (e.type === 'PatchProposed' && e.data['rank'] === 1) this.outcomes.inc({ outcome: 'proposed', source: String(e.data['source']) });

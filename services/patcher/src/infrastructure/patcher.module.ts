@@ -23,9 +23,8 @@ class LedgerLifecycle implements OnApplicationShutdown {
  * LLM spend, rebuilt from events), the patch handler and the learner.
  */
 /**
- * Fallback poll of the store-log consumers and the relay. Events a handler emits inside its
- * consumer transaction send no NOTIFY (libs/bus), so the next step only sees them on a poll; the
- * 1 s default would add about a second to every incident's path from diagnosis to patch.
+ * Fallback poll of the store-log consumers and the relay, for when a NOTIFY is lost: short,
+ * because every step of an incident's path waits on the one before it.
  */
 const BUS_POLL_MS = 100;
 
