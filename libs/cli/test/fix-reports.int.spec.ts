@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestStore, testMetadata, type TestStore } from '@antibody/testing';
+import { createTestStore, testMetadata, waitFor, type TestStore } from '@antibody/testing';
 import { runCli } from '../src';
 
 // `antibody patterns` and `antibody report costs` over a real Postgres schema of their own.
@@ -48,6 +48,16 @@ describe('antibody patterns / report costs', () => {
     await db.store.appendToStream(`incident-${randomUUID()}`, [proposed('template', { templateId: 'array-check' })]);
     await db.store.appendToStream(`incident-${randomUUID()}`, [proposed('pattern', { patternId: kept })]);
     await db.store.appendToStream(`incident-${randomUUID()}`, [{ type: 'PatchFailed', data: { reason: 'no template; the LLM tier is off' }, metadata: m }]);
+    // The commands read the gap-safe global log: wait until every event appended here is below the
+    // horizon (another suite's open transaction on this Postgres can hold it back for a moment).
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}".events`);
+        const { events } = await db.store.readAll({ limit: 100_000 });
+        return events.length === rows[0]?.n;
+      },
+      { timeoutMs: 60_000, description: 'the appended events to be readable in the global log' },
+    );
   });
 
   it('lists patterns with estimate, counts and status, rebuilt from events', async () => {

@@ -121,4 +121,33 @@ describe('projections and checkpointed subscriptions', () => {
     expect(rows[0].n).toBe(total.rows[0].n); // primary key: a second handling would have failed
     await b.stop();
   });
+
+  it('does not hold back other readers while a handler works (until it writes)', async () => {
+    let release: () => void = () => undefined;
+    const working = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    const sub = subscribe(
+      t.store,
+      'slow-handler',
+      async () => {
+        started = true;
+        await working; // a long validation, say: no write yet
+      },
+      { from: 'now', batchSize: 1 },
+    );
+    await t.store.appendToStream(`incident-${randomUUID()}`, [opened('slow')]);
+    await waitFor(() => started, { description: 'the slow handler to start' });
+    const before = await t.store.headCheckpoint();
+    const later = `incident-${randomUUID()}`;
+    await t.store.appendToStream(later, [opened('later')]);
+    // Another reader sees the later event while the handler's transaction is still open.
+    const seen = await waitFor(async () => (await t.store.readAll({ after: before })).events.some((e) => e.streamId === later), {
+      timeoutMs: 10_000,
+      description: 'the later event to be readable during the slow handler',
+    });
+    expect(seen).toBe(true);
+    release();
+    await sub.caughtUp();
+    await sub.stop();
+  });
 });
