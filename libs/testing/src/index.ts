@@ -6,3 +6,5 @@ export { discoverInfrastructure, isListening } from './infrastructure';
 export type { Infrastructure } from './infrastructure';
 export { startEmbeddedPostgres, freePort } from './embedded-postgres';
 export type { EmbeddedPostgres } from './embedded-postgres';
+export { startProcess } from './process';
+export type { TestProcess } from './process';

@@ -1,20 +1,11 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, waitFor } from '@antibody/testing';
+import { freePort, startProcess, waitFor } from '@antibody/testing';
 
 // Runs the compiled service as a real process: `npm test` builds it (or `npx tsc -b services/analyzer`).
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function run(env: Record<string, string>): { exited: Promise<number | null>; stdout: () => string; stderr: () => string; stop: () => void } {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { exited, stdout: () => out, stderr: () => err, stop: () => void child.kill('SIGTERM') };
-}
+const run = (env: Record<string, string>) => startProcess(MAIN, env);
 
 describe('antibody-analyzer as a process', () => {
   it('refuses a half-configured LLM tier with one line naming the variables, exit 78', async () => {
