@@ -22,10 +22,13 @@ export interface FixLedger {
   stop(): Promise<void>;
 }
 
-/** Creates the ledger tables (idempotent). */
+/** Creates the ledger tables (idempotent; safe when the analyzer and the patcher start together). */
 export async function migrateFixLedger(pool: Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);
+  // One multi-statement query runs as one transaction: the advisory lock serialises concurrent
+  // starts, since two concurrent CREATE TABLE IF NOT EXISTS can both try to create the row type.
   await pool.query(`
+    SELECT pg_advisory_xact_lock(hashtext('antibody-fixkit-migrate:${schema}'));
     CREATE TABLE IF NOT EXISTS ${s}.fixkit_patterns (
       pattern_id uuid PRIMARY KEY, error_class text NOT NULL, template jsonb NOT NULL, source text NOT NULL,
       incident_id text, estimate double precision NOT NULL, uses integer NOT NULL, successes integer NOT NULL,

@@ -35,6 +35,26 @@ describe('buildReproduction', () => {
     expect(built.source).toContain('JSON.parse("{\\"items\\":null}")');
   });
 
+  it('given a TypeScript frame and a body captured as JSON text, when Jest runs TypeScript (ts-jest), then it writes a TypeScript test that calls the function with the parsed body', () => {
+    const ts: CapturedFailure = {
+      exception: { type: 'TypeError', value: "Cannot read properties of undefined (reading 'country')" },
+      frames: [
+        { filename: '/srv/shop/src/app.ts', function: 'POST /orders', inApp: true },
+        { filename: '/srv/shop/src/checkout.ts', function: 'placeOrder', inApp: true },
+      ],
+      request: { method: 'POST', url: '/orders', data: '{"customer":{"id":"c-1"}}' },
+    };
+    const repo = { packageJson: { devDependencies: { jest: '^29', 'ts-jest': '^29' } }, files: ['package.json', 'src/app.ts', 'src/checkout.ts', 'test/app.test.ts'] };
+    const built = buildReproduction(ts, repo, 'feed0001');
+    expect(built).toMatchObject({ kind: 'built', framework: 'jest', testFile: 'test/antibody-repro-feed0001.test.ts', target: { file: 'src/checkout.ts', function: 'placeOrder' } });
+    if (built.kind !== 'built') throw new Error('expected a reproduction');
+    expect(built.source.startsWith('// @ts-nocheck\n')).toBe(true);
+    expect(built.source).toContain('require("../src/checkout")');
+    expect(built.source).toContain('decode(JSON.parse(');
+    // Without a TypeScript transform Jest could not run it: no reproduction, and the reason says so.
+    expect(buildReproduction(ts, { ...repo, packageJson: { devDependencies: { jest: '^29' } } }, 'x').kind).toBe('none');
+  });
+
   it('embeds captured text only as string literals (untrusted input never becomes code)', () => {
     const hostile: CapturedFailure = { ...failure, exception: { type: 'Error', value: '"); process.exit(1); ("' } };
     const built = buildReproduction(hostile, { packageJson: { devDependencies: { jest: '1' } }, files }, 'x');

@@ -7,6 +7,7 @@ import type { HandlerContext } from '@antibody/bus';
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
 import type { EventStore, StoredEvent } from '@antibody/event-store';
 import type { JudgeConfig } from '../domain/judge';
+import { fixSettledBy } from '../domain/fix-choice';
 import { rolloutFromHistory } from '../domain/rollout-history';
 import { commitFix, openPullRequest, type PullRequestTarget } from '../infrastructure/fix-as-code';
 import type { Notifier } from '../infrastructure/notifier';
@@ -46,13 +47,26 @@ export class PatchValidatedHandler {
   ) {}
 
   /**
-   * Commits the validated patch (once: a redelivery reuses the recorded FixCommitted), then
+   * Every verdict (PatchValidated or PatchRejected) may settle which candidate of the round is the
+   * fix: the best-ranked validated one once every better-ranked one was rejected (domain/fix-choice).
+   * Exactly one verdict settles it, judged on the stream up to that verdict, so the fix is committed
+   * and rolled out once whatever order the validator finishes in; the other verdicts do nothing.
+   */
+  @OnEvent(['PatchValidated', 'PatchRejected'], { name: 'fix-as-code' })
+  async onVerdict(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+    const upTo = await this.store.readStream(event.streamId, { toVersion: event.streamVersion });
+    const settled = fixSettledBy(upTo.events);
+    if (!settled) return;
+    await this.commitAndRollOut(settled, event, ctx);
+  }
+
+  /**
+   * Commits the chosen patch (once: a redelivery reuses the recorded FixCommitted), then
    * proposes it or rolls it out. Anything that cannot be done appends IncidentEscalated (step
    * `rollout`); only a transient conflict (another instance holds the incident) throws, to retry.
    */
-  @OnEvent('PatchValidated', { name: 'fix-as-code' })
-  async onPatchValidated(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const { patchId } = event.data as { patchId: string };
+  private async commitAndRollOut(chosen: StoredEvent, event: StoredEvent, ctx: HandlerContext): Promise<void> {
+    const { patchId } = chosen.data as { patchId: string };
     const incident = await this.store.readStream(event.streamId);
     const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
     const proposal = incident.events.find((e) => e.type === 'PatchProposed' && (e.data as Json).patchId === patchId)?.data as { diff: string; rationale: string } | undefined;
@@ -62,7 +76,7 @@ export class PatchValidatedHandler {
     if (!registration) return void (await escalate(`service ${opened.service} is not registered: nowhere to commit the fix`));
     const { repository, deploy, policy } = registration;
     let committed = incident.events.find((e) => e.type === 'FixCommitted' && (e.data as Json).patchId === patchId)?.data as { commitSha: string; branch: string; pullRequestUrl?: string } | undefined;
-    const validated = event.data as { tests: { status: string }[]; reproduction: { status: string } };
+    const validated = chosen.data as { tests: { status: string }[]; reproduction: { status: string; diff?: string } };
     const passed = validated.tests.filter((t) => t.status === 'passed').length;
     if (!committed) {
       if (!existsSync(repository.url)) return void (await escalate(`repository ${repository.url} is not a local clone on this host; the deployer commits in a local clone`));
@@ -74,6 +88,8 @@ export class PatchValidatedHandler {
           incidentId: opened.incidentId,
           patchId,
           diff: proposal.diff,
+          // The regression test the validator wrote travels with the fix (it failed before, passes now).
+          ...(validated.reproduction.status === 'reproduced' && validated.reproduction.diff ? { testDiff: validated.reproduction.diff } : {}),
           title: `fix: ${proposal.rationale.split('\n')[0]?.slice(0, 72)}`,
           evidence: [`${passed} of ${validated.tests.length} tests passed`, `reproduction: ${validated.reproduction.status}`, `incident: ${opened.incidentId}`],
         });

@@ -49,6 +49,8 @@ export interface CommitFixInput {
   readonly patchId: string;
   /** Unified diff against `baseBranch`. */
   readonly diff: string;
+  /** A regression test (unified diff adding it), committed with the fix. */
+  readonly testDiff?: string;
   /** First line of the commit message. */
   readonly title: string;
   /** Evidence lines (tests passed, reproduction, ...), added to the message body. */
@@ -84,7 +86,9 @@ export async function commitFix(input: CommitFixInput): Promise<CommittedFix> {
   const worktree = join(work, 'tree');
   try {
     await git(['worktree', 'add', '--force', '-B', branch, worktree, input.baseBranch], input.repository);
-    await git(['apply', '--index', '--whitespace=nowarn', '-'], worktree, input.diff.endsWith('\n') ? input.diff : `${input.diff}\n`);
+    for (const diff of [input.diff, input.testDiff ?? '']) {
+      if (diff) await git(['apply', '--index', '--whitespace=nowarn', '-'], worktree, diff.endsWith('\n') ? diff : `${diff}\n`);
+    }
     const message = commitMessage(input);
     await git(['commit', '--no-verify', '-F', '-'], worktree, message);
     const commitSha = await git(['rev-parse', 'HEAD'], worktree);

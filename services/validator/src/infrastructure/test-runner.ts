@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestFramework } from '../domain/reproduction';
 import { exitCodeResult, looksLikeTap, parseJestJson, parseJUnitXml, parseTap, ReportParseError, type ParsedResults } from '../domain/test-results';
@@ -57,6 +57,9 @@ export async function runStep(
   const { workspace } = context;
   const reportDir = join(workspace.tmp, `reports-${++reportCounter}`);
   await mkdir(reportDir, { recursive: true });
+  // Created after the workspace was handed to the sandbox user: hand this one over too, or the
+  // test run (Jest's --outputFile, JUnit reporters) cannot write its report into it.
+  if (context.uid !== process.getuid?.()) await chown(reportDir, context.uid, context.uid);
   const jestReport = join(reportDir, 'jest.json');
   const finalCommand = withReporter(command, options.framework, jestReport);
   const result = await runSandboxed({
