@@ -24,6 +24,8 @@ export interface FleetAgentConfig {
 export class FleetAgent {
   readonly stable: Replica[] = [];
   readonly canary: Replica[] = [];
+  /** Rolled-back canary replicas kept alive for debugging until their time is up (or the agent stops). */
+  private readonly retiring = new Set<Replica>();
   readonly reports: SupervisorReport[] = [];
   readonly proxy: WeightedProxy;
   private control: Server | undefined;
@@ -65,7 +67,9 @@ export class FleetAgent {
   /** Graceful stop: every replica drained (in-flight requests finish), then the proxy closes. */
   async stop(): Promise<void> {
     this.control?.close();
-    await Promise.all([...this.stable, ...this.canary].map((r) => r.drain()));
+    // Kept rolled-back replicas too: an agent must never leave processes behind when it stops.
+    await Promise.all([...this.stable, ...this.canary, ...this.retiring].map((r) => r.drain()));
+    this.retiring.clear();
     await this.proxy.close();
   }
 
@@ -116,7 +120,13 @@ export class FleetAgent {
     const kept = this.canary.splice(0, this.canary.length);
     this.canaryRelease = undefined;
     // Kept out of the proxy's pools but alive for a while, so a person can inspect them.
-    setTimeout(() => void Promise.all(kept.map((r) => r.drain())), this.config.keepCanaryMs).unref();
+    for (const r of kept) this.retiring.add(r);
+    setTimeout(() => {
+      for (const r of kept) {
+        this.retiring.delete(r);
+        void r.drain();
+      }
+    }, this.config.keepCanaryMs).unref();
     for (const r of kept) this.reports.push({ at: new Date().toISOString(), kind: 'drained', replica: r.id, release: r.release, detail: `rolled back; kept ${this.config.keepCanaryMs} ms on port ${r.port} for debugging` });
   }
 
