@@ -158,8 +158,19 @@ export async function main(): Promise<void> {
       description: 'ingest to accept the bench key',
     });
 
+    const backlogDrained = () =>
+      waitFor(async () => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE processed_at IS NULL`)).rows[0].n) === 0, {
+        timeoutMs: 15 * 60_000,
+        intervalMs: 1000,
+        description: 'the intake backlog to be processed',
+      });
     process.stderr.write(`ingest: ${MAX_SECONDS}s at full load…\n`);
     const maxRun = await drive(ingestUrl, headers, MAX_SECONDS);
+    // Saturation leaves a backlog for the processor; latency at 1,000/s is measured once it is
+    // digested, as the steady state the goal describes.
+    const started = Date.now();
+    await backlogDrained();
+    const drainSeconds = (Date.now() - started) / 1000;
     process.stderr.write(`bare node:http: ${BARE_SECONDS}s at full load…\n`);
     const bareRun = await drive(`http://127.0.0.1:${barePort}`, headers, BARE_SECONDS);
     process.stderr.write(`ingest: ${LATENCY_SECONDS}s at 1,000 envelopes/s…\n`);
@@ -167,13 +178,7 @@ export async function main(): Promise<void> {
 
     // Every acknowledged envelope must end up counted (the warm-up envelopes count too).
     const acknowledged = maxRun['2xx'] + latencyRun['2xx'];
-    const started = Date.now();
-    await waitFor(async () => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE processed_at IS NULL`)).rows[0].n) === 0, {
-      timeoutMs: 15 * 60_000,
-      intervalMs: 1000,
-      description: 'the intake backlog to be processed',
-    });
-    const drainSeconds = (Date.now() - started) / 1000;
+    await backlogDrained();
     const counted = Number((await pool.query(`SELECT coalesce(sum(errors), 0) AS n FROM "${schema}".ingest_release_counts WHERE service = $1`, [service])).rows[0].n);
     const failed = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE failure IS NOT NULL`)).rows[0].n);
     const incidents = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_fingerprints`)).rows[0].n);
@@ -190,7 +195,7 @@ export async function main(): Promise<void> {
         p50_ms: { value: latencyRun.latency.p50, unit: 'ms', note: `at ${(latencyRun['2xx'] / LATENCY_SECONDS).toFixed(0)} envelopes/s offered 1000/s for ${LATENCY_SECONDS}s` },
         p99_ms: { value: latencyRun.latency.p99, unit: 'ms', goal: '<= 50' },
         lost: { value: acknowledged + warmUps - counted - failed, unit: 'reports', goal: '0', note: `acknowledged ${acknowledged} (+${warmUps} warm-up), counted ${counted}, failed ${failed}` },
-        drain_s: { value: drainSeconds, unit: 's', note: 'time for the processor to finish the backlog after the load stopped' },
+        drain_s: { value: drainSeconds, unit: 's', note: 'time for the processor to finish the backlog after the full-load phase' },
       },
       {
         non2xx: { max: maxRun.non2xx, latency: latencyRun.non2xx, errors: maxRun.errors + latencyRun.errors },
