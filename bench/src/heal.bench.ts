@@ -1,6 +1,6 @@
 // `npm run bench -- heal`: the demo's template-fixable bugs through the whole loop, HEAL_RUNS times
 // (default 10), each on a fresh loop (tools/demo's orchestration: five services and the fleet as
-// processes, store-log transport, Postgres from DATABASE_URL or 127.0.0.1:5432, else embedded).
+// processes, NATS as the demo finds it (HEAL_BENCH_TRANSPORT=store-log forces the store-log transport), Postgres from DATABASE_URL or 127.0.0.1:5432, else embedded).
 //
 // Per run, from the request that trips the bug (the report) to the first PatchValidated and to
 // RolloutCompleted, by the store's recordedAt. The pipeline overhead is the report-to-validated time
@@ -36,10 +36,15 @@ export async function main(): Promise<void> {
   const interrupt = () => void (current ? current.stop() : Promise.resolve()).finally(() => process.exit(130));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
+  // As the demo: NATS when NATS_URL is set or a nats-server is on PATH (a validator then works on
+  // several candidates at once), else the store-log transport; HEAL_BENCH_TRANSPORT=store-log forces it.
+  const forceStoreLog = process.env.HEAL_BENCH_TRANSPORT === 'store-log';
+  let transport: 'jetstream' | 'store-log' = 'store-log';
   for (let i = 0; i < runs; i++) {
     const bug = bugs[i % bugs.length] as (typeof bugs)[number];
-    const loop = await startLoop({ root, log: () => undefined, databaseUrl, natsUrl: null, keepWorkDir: false, serviceEnv: { LOG_LEVEL: 'warn' } });
+    const loop = await startLoop({ root, log: () => undefined, databaseUrl, natsUrl: forceStoreLog ? null : undefined, keepWorkDir: false, serviceEnv: { LOG_LEVEL: 'warn' } });
     current = loop;
+    transport = loop.natsUrl ? 'jetstream' : 'store-log';
     try {
       const r = await heal(loop, bug, { deadline: Date.now() + 240_000 });
       const validated = r.events.find((e) => e.type === 'PatchValidated');
@@ -82,7 +87,7 @@ export async function main(): Promise<void> {
   const rolledOutS = values((r) => r.reportToRolledOutS);
   const overheadS = values((r) => (r.reportToValidatedS !== undefined && r.appStepsS !== undefined ? r.reportToValidatedS - r.appStepsS : undefined));
   const appS = values((r) => r.appStepsS);
-  const note = `${validatedS.length} of ${results.length} runs reached PatchValidated, ${rolledOutS.length} RolloutCompleted`;
+  const note = `${validatedS.length} of ${results.length} runs reached PatchValidated, ${rolledOutS.length} RolloutCompleted; ${transport} transport`;
   report(
     'heal',
     {
@@ -92,6 +97,6 @@ export async function main(): Promise<void> {
       pipeline_overhead_median_s: { value: median(overheadS), unit: 's', goal: '≤ 2 s', note: 'report-to-validated minus the application\'s install/build/test/reproduction steps' },
       app_steps_median_s: { value: median(appS), unit: 's', note: 'baseline: the application\'s own commands in the validator (same runs)' },
     },
-    { runs: results },
+    { transport, runs: results },
   );
 }
