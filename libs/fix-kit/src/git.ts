@@ -81,3 +81,12 @@ function git(cwd: string, args: readonly string[], timeout: number, tolerate = f
     });
   });
 }
+
+/**
+ * Opens services' repositories as the analyzer and the patcher configure it: clones cached under
+ * `ANTIBODY_GIT_CACHE` when that setting is given.
+ */
+export function repositoryOpener(config: Record<string, unknown>): (location: string) => GitRepository {
+  const cacheDir = typeof config['ANTIBODY_GIT_CACHE'] === 'string' ? config['ANTIBODY_GIT_CACHE'] : undefined;
+  return (location) => gitRepository(location, { cacheDir });
+}

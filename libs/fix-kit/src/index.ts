@@ -20,7 +20,7 @@ export { checkLlmConfig, llmConfigShape, llmSettingsFrom } from './config';
 export type { LlmConfig } from './config';
 export { applyLearnedTemplate, asLearnedTemplate, generaliseFix } from './generalise';
 export type { LearnedTemplate, TemplateToken } from './generalise';
-export { gitRepository } from './git';
+export { gitRepository, repositoryOpener } from './git';
 export type { GitRepository, GitRepositoryOptions } from './git';
 export { LEDGER_SUBSCRIPTION, migrateFixLedger, startFixLedger } from './ledger';
 export type { FixLedger } from './ledger';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { EventBusModule, EVENT_STORE } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
-import { gitRepository, llmSettingsFrom, startFixLedger, type FixLedger } from '@antibody/fix-kit';
+import { llmSettingsFrom, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-kit';
 import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
 import { Diagnoser } from '../handlers/diagnoser';
 import { DiagnosisHandler } from '../handlers/diagnosis.handler';
@@ -18,14 +18,15 @@ class LedgerLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Root module of antibody-analyzer: the platform (config, Postgres, NATS, /health, /metrics, logs), the
- * event bus, the fix ledger (pattern library + LLM spend, rebuilt from events) and the diagnosis handler.
- */
-/**
  * Fallback poll of the store-log consumers and the relay, for when a NOTIFY is lost: short,
  * because every step of an incident's path waits on the one before it.
  */
 const BUS_POLL_MS = 100;
+
+/**
+ * Root module of antibody-analyzer: the platform (config, Postgres, NATS, /health, /metrics, logs), the
+ * event bus, the fix ledger (pattern library + LLM spend, rebuilt from events) and the diagnosis handler.
+ */
 
 @Module({})
 export class AnalyzerModule {
@@ -39,10 +40,8 @@ export class AnalyzerModule {
         {
           provide: Diagnoser,
           inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) => {
-            const cacheDir = typeof config['ANTIBODY_GIT_CACHE'] === 'string' ? config['ANTIBODY_GIT_CACHE'] : undefined;
-            return new Diagnoser({ store, ledger, llm: llmSettingsFrom(config), openRepository: (location) => gitRepository(location, { cacheDir }), now: () => new Date() });
-          },
+          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) =>
+            new Diagnoser({ store, ledger, llm: llmSettingsFrom(config), openRepository: repositoryOpener(config), now: () => new Date() }),
         },
         DiagnosisHandler,
       ],

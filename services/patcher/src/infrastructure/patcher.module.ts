@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { EventBusModule, EVENT_STORE } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
-import { gitRepository, llmSettingsFrom, startFixLedger, type FixLedger } from '@antibody/fix-kit';
+import { llmSettingsFrom, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-kit';
 import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
 import { Learner } from '../handlers/learner';
 import { PatchHandler } from '../handlers/patch.handler';
@@ -19,22 +19,19 @@ class LedgerLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Root module of antibody-patcher: the platform, the event bus, the fix ledger (pattern library +
- * LLM spend, rebuilt from events), the patch handler and the learner.
- */
-/**
  * Fallback poll of the store-log consumers and the relay, for when a NOTIFY is lost: short,
  * because every step of an incident's path waits on the one before it.
  */
 const BUS_POLL_MS = 100;
 
+/**
+ * Root module of antibody-patcher: the platform, the event bus, the fix ledger (pattern library +
+ * LLM spend, rebuilt from events), the patch handler and the learner.
+ */
+
 @Module({})
 export class PatcherModule {
   static forRoot(platform: PlatformModuleOptions): DynamicModule {
-    const openRepository = (config: Record<string, unknown>) => {
-      const cacheDir = typeof config['ANTIBODY_GIT_CACHE'] === 'string' ? config['ANTIBODY_GIT_CACHE'] : undefined;
-      return (location: string) => gitRepository(location, { cacheDir });
-    };
     return {
       module: PatcherModule,
       imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'patcher', relay: true, pollIntervalMs: BUS_POLL_MS })],
@@ -45,12 +42,12 @@ export class PatcherModule {
           provide: Patcher,
           inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
           useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) =>
-            new Patcher({ store, ledger, llm: llmSettingsFrom(config), openRepository: openRepository(config), now: () => new Date() }),
+            new Patcher({ store, ledger, llm: llmSettingsFrom(config), openRepository: repositoryOpener(config), now: () => new Date() }),
         },
         {
           provide: Learner,
           inject: [EVENT_STORE, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, config: Record<string, unknown>) => new Learner({ store, openRepository: openRepository(config) }),
+          useFactory: (store: EventStore, config: Record<string, unknown>) => new Learner({ store, openRepository: repositoryOpener(config) }),
         },
         PatchHandler,
       ],
