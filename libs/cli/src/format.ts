@@ -171,6 +171,13 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   DecisionRecorded: (d) =>
     `${d.by}: ${d.decision} ${d.step}${d.patchId ? ` (patch ${shortId(d.patchId)})` : ''}${d.comment ? ` "${quote(d.comment, 40)}"` : ''}`,
   LlmCallMetered: (d) => `${d.model} (${d.tier}) for ${d.step}: ${d.promptTokens}+${d.completionTokens} tokens${usd(d.costUsd)}`,
+  // fleet-<service>
+  TrafficChangeRequested: (d) => `${d.action} ${d.release}${d.percent !== undefined ? ` to ${d.percent}%` : ''}${optional('reason: ', d.reason)}`,
+  TrafficChanged: (d) => `${d.action}: stable ${d.stableRelease}${d.canaryRelease ? `, canary ${d.canaryRelease} at ${d.canaryPercent}%` : ''}`,
+  TrafficChangeRefused: (d) => `${d.action}: ${quote(d.reason)}`,
+  FleetCountsReported: (d) =>
+    `canary ${d.canaryRelease} at ${d.canaryPercent}%: ${d.counts.canary.errors}/${d.counts.canary.requests} errors vs stable ${d.counts.stable.errors}/${d.counts.stable.requests}`,
+  ReplicaFailed: (d) => `${d.replica} ${d.kind}: ${quote(d.detail)}`,
   // pattern-<id>
   PatternLearned: (d) => `${d.errorClass} (${d.source}${d.incidentId ? `, from incident ${shortId(d.incidentId)}` : ''})`,
   PatternOutcomeRecorded: (d) =>

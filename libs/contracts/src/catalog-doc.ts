@@ -5,6 +5,7 @@ const CATEGORY_TITLES: Record<string, string> = {
   service: 'Services under care — stream `service-<name>`',
   incident: 'Incidents — stream `incident-<id>`',
   pattern: 'Learned patterns — stream `pattern-<id>`',
+  fleet: 'Fleet host agents — stream `fleet-<service>`',
   deadletter: 'Dead letters — stream `deadletter-<consumer>`',
 };
 

@@ -14,7 +14,7 @@ import { eventSchemas, type EventData, type IncidentEvent } from './events';
 const fixture = (type: string, version = 1): unknown =>
   JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', `${type}.v${version}.json`), 'utf8'));
 
-const PRODUCERS: readonly EventProducer[] = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer', 'learning', 'cli', 'bus'];
+const PRODUCERS: readonly EventProducer[] = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer', 'fleet-agent', 'learning', 'cli', 'bus'];
 
 describe('the Antibody catalog', () => {
   it('names every event in PascalCase, once, with a one-sentence description', () => {
@@ -35,6 +35,7 @@ describe('the Antibody catalog', () => {
     expect(byCategory('service')).toEqual(['ServiceRegistered', 'ServicePolicyChanged', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked']);
     expect(byCategory('incident')).toEqual(expect.arrayContaining(['IncidentOpened', 'DiagnosisMade', 'PatchProposed', 'PatchValidated', 'RolloutCompleted', 'IncidentEscalated', 'LlmCallMetered']));
     expect(byCategory('pattern')).toEqual(['PatternLearned', 'PatternOutcomeRecorded', 'PatternRetired']);
+    expect(byCategory('fleet')).toEqual(['TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed']);
     expect(byCategory('deadletter')).toEqual(['MessageDeadLettered']);
     expect(Object.keys(eventSchemas).sort()).toEqual(eventCatalog.definitions.map((definition) => definition.type).sort());
   });

@@ -3,6 +3,7 @@ import { EventContractError } from './errors';
 import {
   deadLetterEventSchemas,
   eventSchemas,
+  fleetEventSchemas,
   incidentEventSchemas,
   patternEventSchemas,
   serviceEventSchemas,
@@ -13,7 +14,7 @@ import type { EventCategory } from './streams';
 import { failureFrom, type ValidationFailure, type ValidationResult } from './validation';
 
 /** A service (or tool) that appends events. */
-export type EventProducer = 'ingest' | 'analyzer' | 'patcher' | 'validator' | 'deployer' | 'learning' | 'cli' | 'bus';
+export type EventProducer = 'ingest' | 'analyzer' | 'patcher' | 'validator' | 'deployer' | 'fleet-agent' | 'learning' | 'cli' | 'bus';
 
 /** What the catalog knows about one event type. */
 export interface EventDefinition {
@@ -21,7 +22,7 @@ export interface EventDefinition {
   type: string;
   /** Current version of the data schema (versions start at 1). */
   schemaVersion: number;
-  /** Stream category: `incident`, `service`, `pattern`, `deadletter`. */
+  /** Stream category: `incident`, `service`, `pattern`, `fleet`, `deadletter`. */
   category: string;
   /** One sentence: what happened. */
   description: string;
@@ -155,6 +156,7 @@ const categories: { readonly [C in EventCategory]: Readonly<Record<string, z.Zod
   service: serviceEventSchemas,
   incident: incidentEventSchemas,
   pattern: patternEventSchemas,
+  fleet: fleetEventSchemas,
   deadletter: deadLetterEventSchemas,
 };
 
@@ -189,6 +191,12 @@ const info: { readonly [K in EventType]: EventInfo } = {
   PatternLearned: { description: 'A fix pattern was added to the library, from a seed, a healed incident or a person.', producedBy: ['learning'] },
   PatternOutcomeRecorded: { description: 'A pattern was used on an incident, and whether it worked was recorded.', producedBy: ['learning'] },
   PatternRetired: { description: 'A pattern was withdrawn from use.', producedBy: ['learning'] },
+
+  TrafficChangeRequested: { description: "The deployer asked a service's fleet host agent to start a canary, move traffic to it or roll it back.", producedBy: ['deployer'] },
+  TrafficChanged: { description: 'The fleet agent carried out a traffic change and reports what it now serves, with the counts so far.', producedBy: ['fleet-agent'] },
+  TrafficChangeRefused: { description: 'The fleet agent did not carry out a traffic change, saying why.', producedBy: ['fleet-agent'] },
+  FleetCountsReported: { description: "The fleet agent's proxy counts per release during a rollout: what the canary judge reads.", producedBy: ['fleet-agent'] },
+  ReplicaFailed: { description: 'A replica run by the fleet agent crashed, broke its resource limit or could not be started.', producedBy: ['fleet-agent'] },
 
   MessageDeadLettered: { description: 'A consumer gave up on a message after repeated failures and set it aside.', producedBy: ['bus'] },
 };

@@ -10,7 +10,7 @@ const read = (file: string): unknown => JSON.parse(readFileSync(join(FIXTURES, f
 const files = readdirSync(FIXTURES).filter((file) => file.endsWith('.json'));
 
 // Optional in the schema, yet required by `source` in the fixture (a refinement).
-const CONDITIONAL: Record<string, readonly string[]> = { DiagnosisMade: ['data.ruleId'], PatchProposed: ['data.templateId'] };
+const CONDITIONAL: Record<string, readonly string[]> = { DiagnosisMade: ['data.ruleId'], PatchProposed: ['data.templateId'], TrafficChangeRequested: ['data.percent'] };
 
 interface JsonSchemaNode {
   type?: string;

@@ -16,12 +16,13 @@ export {
   type DeadLetterEvent,
   type EventData,
   type EventType,
+  type FleetEvent,
   type IncidentEvent,
   type PatternEvent,
   type ServiceEvent,
 } from './events';
 export { DEAD_LETTER_PAYLOAD_MAX_CHARS } from './events/deadletter';
-export { healingStepSchema, stackFrameSchema } from './events/incident';
+export { armCountsSchema, healingStepSchema, stackFrameSchema } from './events/incident';
 export { servicePolicySchema } from './events/service';
 export {
   incidentIdSchema,

@@ -25,7 +25,8 @@ export const stackFrameSchema = z.object({
 
 const percent = z.number().gt(0).max(100);
 
-const armCounts = z.object({
+/** Counts of one release (canary or stable) as the judge reads them. */
+export const armCountsSchema = z.object({
   requests: count,
   errors: count,
   slow: count.describe("Requests slower than stable's pre-rollout p95."),
@@ -36,7 +37,7 @@ const canaryEvidence = z.object({
   logLikelihoodRatio: z.number().optional().describe('Sequential test statistic; above the upper bound means the canary is worse.'),
   stage: percent.optional().describe('Canary traffic percentage of the stage this evidence was gathered at.'),
   stageElapsedMs: count.optional(),
-  counts: z.object({ canary: armCounts, stable: armCounts }).optional().describe('Counts within the stage judged.'),
+  counts: z.object({ canary: armCountsSchema, stable: armCountsSchema }).optional().describe('Counts within the stage judged.'),
   logEValue: z
     .object({ errors: z.number(), latency: z.number(), combined: z.number() })
     .optional()
@@ -231,7 +232,7 @@ export const fixCommitted = z.object({
 });
 
 const countsSnapshot = z
-  .object({ canary: armCounts, stable: armCounts })
+  .object({ canary: armCountsSchema, stable: armCountsSchema })
   .describe('Cumulative counts per release since the canary started, as the deploy adapter read them.');
 
 export const rolloutStarted = z.object({

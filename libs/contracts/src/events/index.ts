@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import { deadLetterEventSchemas } from './deadletter';
+import { fleetEventSchemas } from './fleet';
 import { incidentEventSchemas } from './incident';
 import { patternEventSchemas } from './pattern';
 import { serviceEventSchemas } from './service';
 
-export { deadLetterEventSchemas, incidentEventSchemas, patternEventSchemas, serviceEventSchemas };
+export { deadLetterEventSchemas, fleetEventSchemas, incidentEventSchemas, patternEventSchemas, serviceEventSchemas };
 
 type EventsOf<M extends Record<string, z.ZodType>> = {
   [K in keyof M & string]: { type: K; data: z.infer<M[K]> };
@@ -16,11 +17,13 @@ export type ServiceEvent = EventsOf<typeof serviceEventSchemas>;
 export type IncidentEvent = EventsOf<typeof incidentEventSchemas>;
 /** Events of a `pattern-<id>` stream: a learned fix pattern's life. */
 export type PatternEvent = EventsOf<typeof patternEventSchemas>;
+/** Events of a `fleet-<service>` stream: traffic changes asked of a fleet host agent, and what it did and counted. */
+export type FleetEvent = EventsOf<typeof fleetEventSchemas>;
 /** Events of a `deadletter-<consumer>` stream. */
 export type DeadLetterEvent = EventsOf<typeof deadLetterEventSchemas>;
 
 /** Every event of the catalog as a `{ type, data }` pair, discriminated by `type` (current schema versions). */
-export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | DeadLetterEvent;
+export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | FleetEvent | DeadLetterEvent;
 /** The name of an event type of the catalog. */
 export type EventType = AntibodyEvent['type'];
 /** The data of event type `T` at its current schema version, e.g. `EventData<'IncidentOpened'>`. */
@@ -35,5 +38,6 @@ export const eventSchemas: { readonly [K in EventType]: z.ZodType<EventData<K>> 
   ...serviceEventSchemas,
   ...incidentEventSchemas,
   ...patternEventSchemas,
+  ...fleetEventSchemas,
   ...deadLetterEventSchemas,
 };
