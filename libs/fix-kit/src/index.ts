@@ -4,6 +4,8 @@ export type { AnalyseInput, Analysis } from './analyse';
 export { applyEdits, isPatchableFile, parseSource } from './ast';
 export type { TextEdit } from './ast';
 export { filesOfDiff, unifiedDiff } from './diff';
+export { failedFixes } from './failed-fixes';
+export type { FailedFix, FailedFixEvent } from './failed-fixes';
 export { FixKitError } from './errors';
 export type { FixKitErrorCode } from './errors';
 export { localise } from './localise';
@@ -40,7 +42,7 @@ export {
   SENSITIVE_PATH,
   TIERS,
 } from './llm';
-export type { Budgets, CheckedLlmPatch, CodeExcerpt, LlmDiagnosis, LlmPatch, LlmSettings, PriceTable, Route, Spend, TierConfig, TierName } from './llm';
+export type { Budgets, CheckedLlmPatch, CodeExcerpt, FailedFixFact, LlmDiagnosis, LlmPatch, LlmSettings, PriceTable, Route, Spend, TierConfig, TierName } from './llm';
 export { callTier } from './llm-client';
 export type { LlmCallResult } from './llm-client';
 export { gatedCall, incidentSpend } from './llm-gate';

@@ -141,10 +141,36 @@ const SYSTEM_RULES = [
   'Change only the files listed in "editableFiles", with the smallest edit that removes the root cause; never touch tests, CI configuration, lockfiles or secrets.',
 ];
 
-/** Chat messages asking for a patch, as JSON `{rootCause, rationale, confidence, edits:[{file, find, replace}]}`. */
-export function patchPrompt(input: { errorType: string; message: string; rootCause?: string; excerpts: readonly CodeExcerpt[]; editableFiles: readonly string[] }): { role: 'system' | 'user'; content: string }[] {
+/** A fix already tried and rolled back, as the model is told about it. */
+export interface FailedFixFact {
+  /** The change that was made (unified diff). */
+  readonly diff?: string;
+  /** Why it failed in production. */
+  readonly outcome: string;
+}
+
+const FAILED_FIXES_RULE =
+  '"failedFixes" lists changes already tried for this error that failed in production (rolled back), with why: never repeat one of them; find a different change that removes the root cause without their problem.';
+
+const failedFixesData = (fixes: readonly FailedFixFact[] | undefined) =>
+  fixes && fixes.length > 0 ? fixes.map((f) => ({ ...(f.diff !== undefined ? { diff: scrub(f.diff) } : {}), outcome: scrub(f.outcome) })) : undefined;
+
+/**
+ * Chat messages asking for a patch, as JSON `{rootCause, rationale, confidence, edits:[{file, find, replace}]}`.
+ * `failedFixes` (scrubbed, as data) tells the model which changes were rolled back and why.
+ */
+export function patchPrompt(input: {
+  errorType: string;
+  message: string;
+  rootCause?: string;
+  excerpts: readonly CodeExcerpt[];
+  editableFiles: readonly string[];
+  failedFixes?: readonly FailedFixFact[];
+}): { role: 'system' | 'user'; content: string }[] {
+  const failed = failedFixesData(input.failedFixes);
   const system = [
     ...SYSTEM_RULES,
+    ...(failed ? [FAILED_FIXES_RULE] : []),
     'Reply with one JSON object and nothing else: {"rootCause": string, "rationale": string, "confidence": number between 0 and 1, "edits": [{"file": string, "find": string, "replace": string}]}.',
     '"find" must be an exact, unique excerpt of the current file text; "replace" is its new text.',
   ].join('\n');
@@ -154,17 +180,20 @@ export function patchPrompt(input: { errorType: string; message: string; rootCau
     diagnosis: input.rootCause ? scrub(input.rootCause) : undefined,
     editableFiles: input.editableFiles,
     code: input.excerpts.map((e) => ({ path: e.path, fromLine: e.fromLine, text: e.text })),
+    failedFixes: failed,
   });
   return [{ role: 'system', content: system }, { role: 'user', content: user }];
 }
 
 /** Chat messages asking for a diagnosis, as JSON `{rootCause, file, line, confidence}`. */
-export function diagnosisPrompt(input: { errorType: string; message: string; excerpts: readonly CodeExcerpt[] }): { role: 'system' | 'user'; content: string }[] {
+export function diagnosisPrompt(input: { errorType: string; message: string; excerpts: readonly CodeExcerpt[]; failedFixes?: readonly FailedFixFact[] }): { role: 'system' | 'user'; content: string }[] {
+  const failed = failedFixesData(input.failedFixes);
   const system = [
     ...SYSTEM_RULES.slice(0, 3),
+    ...(failed ? [FAILED_FIXES_RULE.replace('find a different change', 'look for a root cause or location those changes missed')] : []),
     'Reply with one JSON object and nothing else: {"rootCause": string, "file": string, "line": integer, "confidence": number between 0 and 1} naming where the fix belongs (one of the given files).',
   ].join('\n');
-  const user = JSON.stringify({ task: 'diagnose', error: { type: scrub(input.errorType), message: scrub(input.message) }, code: input.excerpts });
+  const user = JSON.stringify({ task: 'diagnose', error: { type: scrub(input.errorType), message: scrub(input.message) }, code: input.excerpts, failedFixes: failed });
   return [{ role: 'system', content: system }, { role: 'user', content: user }];
 }
 
