@@ -35,30 +35,6 @@ export function withEscalation(events: readonly DiagnosisEvent[]): DiagnosisEven
   return [...events, { type: 'IncidentEscalated', data: { reason: `no diagnosis: ${failed.data.reason}`.slice(0, 2000), step: 'diagnosis' } }];
 }
 
-/** What arrives when a rolled-out patch failed and the incident is sent back to diagnosis. */
-export interface DiagnosisRequest {
-  readonly reason: string;
-  readonly step: string;
-  readonly excludePatchIds: readonly string[];
-  readonly release?: string;
-}
-
-/**
- * The answer to a request for a new diagnosis after a patch failed in production. Diagnoses are
- * deterministic for the same code and error, so diagnosing again would propose the same fix: the
- * incident is escalated with what failed, for a person to decide (`antibody approve | reject`).
- */
-export function afterFailedPatches(request: DiagnosisRequest): DiagnosisEvent {
-  const patches = request.excludePatchIds.map((id) => id.slice(0, 8)).join(', ');
-  return {
-    type: 'IncidentEscalated',
-    data: {
-      reason: `the fix failed after ${request.step} (${request.reason}); patch ${patches} is excluded and no other diagnosis is available for the same error: a person decides the next step`.slice(0, 2000),
-      step: 'diagnosis',
-    },
-  };
-}
-
 /** True once the incident has a diagnosis (made or failed): later samples do not re-diagnose it. */
 export function isDiagnosed(events: readonly { type: string }[]): boolean {
   let diagnosed = false;

@@ -1,4 +1,4 @@
-import { afterFailedPatches, diagnosisFailed, withEscalation, type DiagnosisEvent } from './diagnosis';
+import { diagnosisFailed, withEscalation, type DiagnosisEvent } from './diagnosis';
 
 describe('an incident the analyzer cannot take further', () => {
   it('is escalated with the reason, in the same append as the failed diagnosis', () => {
@@ -12,10 +12,4 @@ describe('an incident the analyzer cannot take further', () => {
     expect(withEscalation([made])).toEqual([made]);
   });
 
-  it('after a rolled-back patch, ends escalated naming what failed', () => {
-    const event = afterFailedPatches({ reason: 'error-regression at 5%', step: 'rollout', excludePatchIds: ['1a2b3c4d-0000-4000-8000-000000000000'] });
-    expect(event.type).toBe('IncidentEscalated');
-    expect(event.data.reason).toContain('error-regression at 5%');
-    expect(event.data.reason).toContain('1a2b3c4d');
-  });
 });

@@ -5,6 +5,7 @@ import {
   asLearnedTemplate,
   diagnosisPrompt,
   excerpt,
+  failedFixes,
   foldService,
   gatedCall,
   incidentSpend,
@@ -12,11 +13,13 @@ import {
   parseModelJson,
   routeTier,
   FixKitError,
+  type FailedFixFact,
   type FixLedger,
   type GitRepository,
   type LlmSettings,
 } from '@antibody/fix-kit';
 import { diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, firstSampleId, isDiagnosed, type DiagnosisEvent } from '../domain/diagnosis';
+import { decideRediagnosis } from '../domain/rediagnosis';
 
 /** What the diagnoser works with; everything with I/O is passed in. */
 export interface DiagnoserDeps {
@@ -26,6 +29,14 @@ export interface DiagnoserDeps {
   /** Opens a service's repository for reads at commits. */
   readonly openRepository: (location: string) => GitRepository;
   readonly now: () => Date;
+  /** Rounds of re-diagnosis allowed after rollbacks before the incident is escalated (ANTIBODY_MAX_ROLLBACK_ROUNDS). */
+  readonly maxRollbackRounds: number;
+}
+
+/** What to append to the incident's stream, at which expected version. */
+export interface DiagnosisResult {
+  readonly events: DiagnosisEvent[];
+  readonly expectedVersion: number;
 }
 
 interface ErrorSample {
@@ -43,15 +54,48 @@ interface ErrorSample {
 export class Diagnoser {
   constructor(private readonly deps: DiagnoserDeps) {}
 
-  async diagnose(sample: StoredEvent): Promise<{ events: DiagnosisEvent[]; expectedVersion: number } | undefined> {
-    const { store } = this.deps;
-    const incident = await store.readStream(sample.streamId);
+  async diagnose(sample: StoredEvent): Promise<DiagnosisResult | undefined> {
+    const incident = await this.deps.store.readStream(sample.streamId);
     if (isDiagnosed(incident.events) || firstSampleId(incident.events) !== sample.eventId) return undefined;
+    return { events: await this.analyse(incident.events, sample.data as ErrorSample, []), expectedVersion: incident.currentVersion };
+  }
+
+  /**
+   * Answers a DiagnosisRequested (a rolled-out patch failed and was rolled back): the incident's
+   * recorded sample is diagnosed again by the same tiers, the LLM tier told which fixes failed;
+   * beyond `maxRollbackRounds` rounds the incident is escalated instead (see
+   * {@link decideRediagnosis}). Undefined means "already answered".
+   */
+  async rediagnose(request: StoredEvent): Promise<DiagnosisResult | undefined> {
+    const incident = await this.deps.store.readStream(request.streamId);
+    const decision = decideRediagnosis(incident.events, request.eventId, this.deps.maxRollbackRounds);
+    if (decision.kind === 'answered') return undefined;
     const expectedVersion = incident.currentVersion;
-    const done = (...events: DiagnosisEvent[]) => ({ events, expectedVersion });
-    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as { service: string; release?: string } | undefined;
-    if (!opened) throw new Error(`incident stream ${sample.streamId} has no IncidentOpened yet`);
-    const error = sample.data as ErrorSample;
+    if (decision.kind === 'stop') return { events: [...decision.events], expectedVersion };
+    const sample = incident.events.find((e) => e.eventId === decision.sampleId)!;
+    const failed = failedFixes(incident.events, request.streamVersion).map((f) => ({ ...(f.diff !== undefined ? { diff: f.diff } : {}), outcome: f.outcome }));
+    const events = await this.analyse(incident.events, sample.data as ErrorSample, failed);
+    return {
+      events: events.map((e) => (e.type === 'DiagnosisMade' ? { ...e, data: { ...e.data, notes: [...(e.data.notes ?? []), decision.note] } } : e)),
+      expectedVersion,
+    };
+  }
+
+  /**
+   * After an append of {@link rediagnose}'s answer met a newer stream version: the version to
+   * append the same answer at when the request is still unanswered (the stream only gained
+   * unrelated events, e.g. later samples), or undefined when it was answered meanwhile.
+   */
+  async stillUnanswered(request: StoredEvent): Promise<number | undefined> {
+    const incident = await this.deps.store.readStream(request.streamId);
+    return decideRediagnosis(incident.events, request.eventId, this.deps.maxRollbackRounds).kind === 'answered' ? undefined : incident.currentVersion;
+  }
+
+  private async analyse(incident: readonly StoredEvent[], error: ErrorSample, failed: readonly FailedFixFact[]): Promise<DiagnosisEvent[]> {
+    const { store } = this.deps;
+    const done = (...events: DiagnosisEvent[]) => events;
+    const opened = incident.find((e) => e.type === 'IncidentOpened')?.data as { service: string; release?: string } | undefined;
+    if (!opened) throw new Error(`incident stream ${incident[0]?.streamId ?? '?'} has no IncidentOpened yet`);
 
     const service = foldService((await store.readStream(`service-${opened.service}`)).events);
     if (!service) return done(diagnosisFailed(`service ${opened.service} is not registered (no ServiceRegistered event): there is no repository to read its code from`));
@@ -97,10 +141,11 @@ export class Diagnoser {
       errorType: error.exception.type,
       message: error.exception.value,
       excerpts: analysis.localisation.sites.map((s) => excerpt(s.file, s.source, s.line)),
+      failedFixes: failed,
     });
     const day = this.deps.now().toISOString().slice(0, 10);
     const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
-    const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident.events), ...spent }, messages, step: 'diagnosis' });
+    const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident), ...spent }, messages, step: 'diagnosis' });
     if (gate.kind !== 'called') return done(diagnosisFailed(`${unmatched}; ${gate.reason}`));
     const metered: DiagnosisEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'diagnosis' } };
     try {

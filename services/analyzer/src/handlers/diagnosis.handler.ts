@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerContext } from '@antibody/bus';
 import { OnEvent } from '@antibody/bus/nest';
-import type { StoredEvent } from '@antibody/event-store';
+import { WrongExpectedVersionError, type StoredEvent } from '@antibody/event-store';
 import { MetricsService } from '@antibody/platform';
 import type { Counter } from 'prom-client';
-import { afterFailedPatches, withEscalation, type DiagnosisRequest } from '../domain/diagnosis';
+import { withEscalation, type DiagnosisEvent } from '../domain/diagnosis';
 import { Diagnoser } from './diagnoser';
 
-/** Diagnoses each incident once, from its first error sample. */
+/** Diagnoses each incident once from its first error sample, and again after each rollback (within the bound on rounds). */
 @Injectable()
 export class DiagnosisHandler {
   private readonly outcomes: Counter<string>;
@@ -16,7 +16,7 @@ export class DiagnosisHandler {
     private readonly diagnoser: Diagnoser,
     @Inject(MetricsService) metrics: MetricsService,
   ) {
-    this.outcomes = metrics.counter({ name: 'antibody_diagnoses_total', help: 'Diagnoses appended, by outcome and source', labelNames: ['outcome', 'source'] });
+    this.outcomes = metrics.counter({ name: 'antibody_diagnoses_total', help: 'Diagnoses appended, by outcome, source and trigger (first sample or rollback)', labelNames: ['outcome', 'source', 'trigger'] });
   }
 
   @OnEvent('ErrorRecorded', { name: 'diagnose' })
@@ -25,16 +25,39 @@ export class DiagnosisHandler {
     if (!result) return;
     // The expected version makes two samples of one incident racing here produce one diagnosis: the loser retries and finds it.
     await ctx.emit(event.streamId, withEscalation(result.events), { expectedVersion: result.expectedVersion });
-    for (const e of result.events) {
-      if (e.type === 'DiagnosisMade') this.outcomes.inc({ outcome: 'made', source: e.data.source });
-      if (e.type === 'DiagnosisFailed') this.outcomes.inc({ outcome: 'failed', source: 'none' });
-    }
+    this.count(result.events, 'first-sample');
   }
 
-  /** A patch failed in production (the deployer rolled it back): see {@link afterFailedPatches}. */
+  /**
+   * A patch failed in production (the deployer rolled it back): the incident is diagnosed again,
+   * or escalated once its rounds are used up (see {@link Diagnoser.rediagnose}). The append
+   * expects the version the answer was decided at; when only unrelated events arrived meanwhile
+   * the same answer is appended at the new version, so no model is paid twice for one request.
+   */
   @OnEvent('DiagnosisRequested', { name: 'rediagnose' })
   async onDiagnosisRequested(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    await ctx.emit(event.streamId, [afterFailedPatches(event.data as DiagnosisRequest)]);
-    this.outcomes.inc({ outcome: 'escalated', source: 'rollback' });
+    const result = await this.diagnoser.rediagnose(event);
+    if (!result) return;
+    const events = withEscalation(result.events);
+    let expectedVersion: number | undefined = result.expectedVersion;
+    for (let attempt = 1; expectedVersion !== undefined; attempt++) {
+      try {
+        await ctx.emit(event.streamId, events, { expectedVersion });
+        break;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError) || attempt >= 3) throw error;
+        expectedVersion = await this.diagnoser.stillUnanswered(event);
+        if (expectedVersion === undefined) return;
+      }
+    }
+    this.count(result.events, 'rollback');
+  }
+
+  private count(events: readonly DiagnosisEvent[], trigger: 'first-sample' | 'rollback'): void {
+    for (const e of events) {
+      if (e.type === 'DiagnosisMade') this.outcomes.inc({ outcome: 'made', source: e.data.source, trigger });
+      if (e.type === 'DiagnosisFailed') this.outcomes.inc({ outcome: 'failed', source: 'none', trigger });
+      if (e.type === 'IncidentEscalated' && trigger === 'rollback') this.outcomes.inc({ outcome: 'escalated', source: 'none', trigger });
+    }
   }
 }

@@ -5,6 +5,7 @@ import { llmSettingsFrom, repositoryOpener, startFixLedger, type FixLedger } fro
 import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
 import { Diagnoser } from '../handlers/diagnoser';
 import { DiagnosisHandler } from '../handlers/diagnosis.handler';
+import type { AnalyzerConfig } from './config';
 
 /** Injection token of the running {@link FixLedger} (pattern library and LLM spend). */
 export const FIX_LEDGER = Symbol.for('antibody.analyzer.fix-ledger');
@@ -40,8 +41,15 @@ export class AnalyzerModule {
         {
           provide: Diagnoser,
           inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) =>
-            new Diagnoser({ store, ledger, llm: llmSettingsFrom(config), openRepository: repositoryOpener(config), now: () => new Date() }),
+          useFactory: (store: EventStore, ledger: FixLedger, config: AnalyzerConfig) =>
+            new Diagnoser({
+              store,
+              ledger,
+              llm: llmSettingsFrom(config),
+              openRepository: repositoryOpener(config),
+              now: () => new Date(),
+              maxRollbackRounds: config.ANTIBODY_MAX_ROLLBACK_ROUNDS,
+            }),
         },
         DiagnosisHandler,
       ],

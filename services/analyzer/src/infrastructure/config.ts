@@ -1,10 +1,26 @@
 import { baseServiceConfigSchema, type BaseServiceConfig } from '@antibody/platform';
 import { checkLlmConfig, llmConfigShape } from '@antibody/fix-kit';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-/** antibody-analyzer's settings: the platform's plus the LLM tiers and the git cache (see docs/diagnosis-and-patching.md). */
-export type AnalyzerConfig = BaseServiceConfig & Record<string, unknown>;
+/** Rounds of re-diagnosis after rollbacks when ANTIBODY_MAX_ROLLBACK_ROUNDS is not set. */
+export const DEFAULT_MAX_ROLLBACK_ROUNDS = 3;
+
+/**
+ * antibody-analyzer's settings: the platform's, the LLM tiers and the git cache, and
+ * `ANTIBODY_MAX_ROLLBACK_ROUNDS` — how many times an incident goes back to diagnosis after its
+ * fix was rolled back before it is escalated to a person (default 3; 0 escalates at the first
+ * rollback). See docs/diagnosis-and-patching.md.
+ */
+export type AnalyzerConfig = BaseServiceConfig & Record<string, unknown> & { ANTIBODY_MAX_ROLLBACK_ROUNDS: number };
 
 export const analyzerConfigSchema = baseServiceConfigSchema
-  .extend(llmConfigShape)
+  .extend({
+    ...llmConfigShape,
+    ANTIBODY_MAX_ROLLBACK_ROUNDS: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of rounds, e.g. 3 (0 escalates at the first rollback)')
+      .transform(Number)
+      .pipe(z.number().int().max(100))
+      .default(DEFAULT_MAX_ROLLBACK_ROUNDS),
+  })
   .superRefine((config, ctx) => checkLlmConfig(config as Record<string, unknown>, ctx)) as unknown as z.ZodType<AnalyzerConfig>;
