@@ -64,7 +64,7 @@ describe('POST /v1/errors and /docs', () => {
   it('serves its OpenAPI document at /docs as JSON and YAML', async () => {
     const json = (await (await fetch(`${ingest.url}/docs`)).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: { NativeError: { required: string[] } } } };
     expect(json.openapi).toBe('3.1.0');
-    expect(Object.keys(json.paths).sort()).toEqual(['/api/{projectId}/envelope/', '/v1/errors', '/v1/logs', '/v1/traces']);
+    expect(Object.keys(json.paths).sort()).toEqual(['/api/{projectId}/envelope/', '/v1/errors', '/v1/logs', '/v1/releases/counts', '/v1/traces']);
     expect(json.components.schemas.NativeError.required).toEqual(['message']);
     const yaml = await fetch(`${ingest.url}/docs/openapi.yaml`);
     expect(yaml.headers.get('content-type')).toContain('yaml');

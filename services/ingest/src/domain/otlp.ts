@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FIELD_LIMITS, scrubUrl, type ErrorReport, type RequestReport } from './report';
+import { histogramOf } from './latency';
 import type { Scrubber } from './scrub';
 import { parseV8Stack } from './stack';
 
@@ -121,6 +122,7 @@ export function fromOtlpTraces(body: Json, ctx: OtlpContext): OtlpResult {
     let count = 0;
     let errors = 0;
     let durationMsSum = 0;
+    const durations: number[] = [];
     const spanIds: string[] = [];
     for (const span of spans) {
       const traceId = text(span['traceId']) ?? '';
@@ -141,7 +143,10 @@ export function fromOtlpTraces(body: Json, ctx: OtlpContext): OtlpResult {
         if (status === STATUS_ERROR || httpStatus >= 500) errors += 1;
         const start = Number(span['startTimeUnixNano'] ?? 0);
         const end = Number(span['endTimeUnixNano'] ?? 0);
-        if (end > start) durationMsSum += (end - start) / 1e6;
+        if (end > start) {
+          durationMsSum += (end - start) / 1e6;
+          durations.push((end - start) / 1e6);
+        }
       }
     }
     if (count > 0) {
@@ -154,6 +159,7 @@ export function fromOtlpTraces(body: Json, ctx: OtlpContext): OtlpResult {
         count,
         errors,
         durationMsSum,
+        durationHistogram: histogramOf(durations),
         receivedAt: ctx.receivedAt,
       });
     }

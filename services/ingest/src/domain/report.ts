@@ -1,3 +1,4 @@
+import type { DurationHistogram } from './latency';
 import type { Scrubber } from './scrub';
 import { isInApp, parseV8Stack, type Frame } from './stack';
 
@@ -47,7 +48,7 @@ export interface ClientDropReport {
   readonly receivedAt: string;
 }
 
-/** Request counts and durations for one release (from OTLP server spans). */
+/** Request counts and durations for one release (from OTLP server spans and Sentry transactions). */
 export interface RequestReport {
   readonly kind: 'requests';
   readonly eventId: string;
@@ -57,6 +58,11 @@ export interface RequestReport {
   readonly count: number;
   readonly errors: number;
   readonly durationMsSum: number;
+  /**
+   * The durations as a {@link DurationHistogram} (requests without a measurable duration are left
+   * out); absent in reports stored before histograms were recorded.
+   */
+  readonly durationHistogram?: DurationHistogram;
   readonly receivedAt: string;
 }
 

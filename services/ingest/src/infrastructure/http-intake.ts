@@ -29,6 +29,8 @@ export interface Reply {
 export interface IntakeRoute {
   /** Span name, e.g. `POST /v1/logs`. */
   readonly name: string;
+  /** The one method served (default POST). Only POST routes spend the key's rate limit. */
+  readonly method?: 'GET' | 'POST';
   handle(req: IncomingMessage, url: URL, auth: AuthContext): Promise<Reply>;
 }
 
@@ -138,7 +140,8 @@ export class IntakeHttp {
   }
 
   private async route(req: IncomingMessage, url: URL, route: IntakeRoute): Promise<Reply> {
-    if (req.method !== 'POST') return reply(405, 'method_not_allowed', `use POST for ${url.pathname}`, { allow: 'POST' });
+    const method = route.method ?? 'POST';
+    if (req.method !== method) return reply(405, 'method_not_allowed', `use ${method} for ${url.pathname}`, { allow: method });
     const presented = keyFromRequest(req, url);
     let deferredAuth = false;
     let key: KnownKey | undefined;
@@ -151,7 +154,7 @@ export class IntakeHttp {
     } else {
       return reply(401, 'missing_key', 'no ingest key: send X-Sentry-Auth (sentry_key=…), ?sentry_key=…, Authorization: Bearer <key> or X-Antibody-Key');
     }
-    if (key) {
+    if (key && method === 'POST') {
       const limited = this.rateLimit(key);
       if (limited) return limited;
     }

@@ -14,6 +14,7 @@ import type { EventStore, Subscription } from '@antibody/event-store';
 import { MetricsService, PG_POOL, PLATFORM_CONFIG, PlatformModule, type BaseServiceConfig, type PlatformModuleOptions } from '@antibody/platform';
 import type { Pool } from 'pg';
 import { DEFAULT_INGEST_SETTINGS, type IngestSettings } from './config';
+import { ReleaseCountsRoute } from './counts-route';
 import { DocsController } from './docs.controller';
 import { IntakeHttp } from './http-intake';
 import { IntakeWriter } from './intake';
@@ -69,6 +70,7 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
     });
     http.addRoute(/^\/v1\/errors\/?$/, new NativeErrorsRoute(this.settings));
     http.addRoute(/^\/v1\/(logs|traces)\/?$/, new OtlpRoute(this.settings));
+    http.addRoute(/^\/v1\/releases\/counts\/?$/, new ReleaseCountsRoute(this.pool, schema, this.settings));
 
     this.processor = new IntakeProcessor(this.pool, this.store, this.registry, new SourceMapStore(this.settings.INGEST_SOURCE_ROOT ?? process.cwd()), {
       schema,

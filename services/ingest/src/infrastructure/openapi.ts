@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SLOW_BASELINE_MINUTES } from './counts-route';
 import { nativeErrorSchema } from './native-route';
 
 const error = {
@@ -36,7 +37,8 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Antibody ingest',
       version: '1',
       description:
-        'Error intake for applications under care: the Sentry envelope endpoint (for unmodified Sentry SDKs), OTLP/HTTP logs and traces, and a native JSON API. ' +
+        'Error intake for applications under care: the Sentry envelope endpoint (for unmodified Sentry SDKs), OTLP/HTTP logs and traces, and a native JSON API; ' +
+        'and the per-release counts the deployer\'s canary judge reads. ' +
         'A 2xx answer means the reports are durably stored. Authenticate with an ingest key (`antibody keys create --project <service>`).',
     },
     servers: [{ url: '/' }],
@@ -50,10 +52,56 @@ export function openApiDocument(): Record<string, unknown> {
       schemas: {
         Error: error,
         NativeError: nativeError,
+        ReleaseWindowCounts: {
+          type: 'object',
+          required: ['requests', 'errors', 'slow'],
+          properties: {
+            requests: { type: 'integer', minimum: 0, description: 'Requests (OTLP server spans, Sentry transactions) counted since the bucket holding `since`.' },
+            errors: { type: 'integer', minimum: 0, description: 'Of those, the failed ones (span status ERROR or HTTP status ≥ 500; transaction status not ok).' },
+            slow: { type: 'integer', minimum: 0, description: 'Of those, the ones slower than `slowThresholdMs` (0 when it is null).' },
+          },
+        },
+        ReleaseCounts: {
+          type: 'object',
+          required: ['canary', 'stable', 'since', 'slowThresholdMs'],
+          properties: {
+            canary: { $ref: '#/components/schemas/ReleaseWindowCounts' },
+            stable: { $ref: '#/components/schemas/ReleaseWindowCounts' },
+            since: { type: 'string', format: 'date-time', description: 'The requested `since`, normalised to UTC.' },
+            slowThresholdMs: {
+              type: ['number', 'null'],
+              description: `The stable release's p95 request duration over the ${SLOW_BASELINE_MINUTES} minutes before \`since\`, rounded up to its histogram bucket's upper bound; null when there was no traffic then.`,
+            },
+          },
+        },
         NativeErrors: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', minItems: 1, maxItems: 100, items: { $ref: '#/components/schemas/NativeError' } } } },
       },
     },
     paths: {
+      '/v1/releases/counts': {
+        get: {
+          summary: 'Request, error and slow-request counts of a canary and its stable release (for the canary judge)',
+          description:
+            'Cumulative counts from the count bucket holding `since` (`INGEST_BUCKET_SECONDS` wide) to now; they never decrease as time passes. ' +
+            `\`slow\` counts requests slower than the stable release's p95 over the ${SLOW_BASELINE_MINUTES} minutes before that bucket. ` +
+            'Authenticate with an ingest key of the service\'s project. Reads are not rate limited.',
+          security: [{ bearer: [] }, { antibodyKey: [] }],
+          parameters: [
+            { name: 'service', in: 'query', required: true, schema: { type: 'string' }, description: 'The service (the key must belong to it).' },
+            { name: 'canary', in: 'query', required: true, schema: { type: 'string' }, description: 'Release under test.' },
+            { name: 'stable', in: 'query', required: true, schema: { type: 'string' }, description: 'Release it is compared with (must differ from canary).' },
+            { name: 'since', in: 'query', required: true, schema: { type: 'string', format: 'date-time' }, description: 'ISO-8601 time with a zone, e.g. `2026-01-01T10:00:00Z`.' },
+            { name: 'environment', in: 'query', required: false, schema: { type: 'string' }, description: 'Only this environment (default: all).' },
+          ],
+          responses: {
+            '200': { description: 'The counts.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReleaseCounts' } } } },
+            '400': errorResponse('A parameter is missing or invalid (the detail names it).'),
+            '401': common['401'],
+            '403': errorResponse('The key is unknown or revoked, or belongs to another service than `service`.'),
+            '503': common['503'],
+          },
+        },
+      },
       '/v1/errors': {
         post: {
           summary: 'Report errors (native JSON API)',

@@ -5,6 +5,7 @@ import { deterministicEventId, quoteSchema, type EventStore } from '@antibody/ev
 import { contextFromCarrier } from '@antibody/telemetry';
 import type { Pool, PoolClient } from 'pg';
 import { computeGrouping } from '../domain/fingerprint';
+import { addHistograms, type DurationHistogram } from '../domain/latency';
 import { bucketStart, decideOccurrences, type FingerprintState, type IncidentEvent, type Occurrence } from '../domain/incident';
 import type { ErrorReport, IntakeReport } from '../domain/report';
 import { applySourceMaps } from '../domain/source-maps';
@@ -41,13 +42,16 @@ interface ReleaseDelta {
   requests: number;
   requestErrors: number;
   durationMsSum: number;
+  durationHistogram: number[];
   sessionsOk: number;
   sessionsErrored: number;
   sessionsCrashed: number;
   sessionsAbnormal: number;
 }
 
-const ZERO: ReleaseDelta = { errors: 0, requests: 0, requestErrors: 0, durationMsSum: 0, sessionsOk: 0, sessionsErrored: 0, sessionsCrashed: 0, sessionsAbnormal: 0 };
+type ReleaseCounter = Exclude<keyof ReleaseDelta, 'durationHistogram'>;
+
+const zero = (): ReleaseDelta => ({ errors: 0, requests: 0, requestErrors: 0, durationMsSum: 0, durationHistogram: [], sessionsOk: 0, sessionsErrored: 0, sessionsCrashed: 0, sessionsAbnormal: 0 });
 
 /**
  * Turns stored intake rows into incidents and counts. Every instance runs one; rows are claimed
@@ -179,10 +183,18 @@ export class IntakeProcessor {
 
   private async apply(client: PoolClient, rows: readonly IntakeRecord[]): Promise<void> {
     const releases = new Map<string, ReleaseDelta>();
-    const addRelease = (service: string, release: string | undefined, environment: string | undefined, at: string, delta: Partial<ReleaseDelta>): void => {
+    const addRelease = (
+      service: string,
+      release: string | undefined,
+      environment: string | undefined,
+      at: string,
+      delta: Partial<Record<ReleaseCounter, number>>,
+      histogram?: DurationHistogram,
+    ): void => {
       const key = JSON.stringify([service, release ?? '', environment ?? '', bucketStart(at, this.options.bucketSeconds)]);
-      const current = releases.get(key) ?? { ...ZERO };
-      for (const [field, value] of Object.entries(delta) as Array<[keyof ReleaseDelta, number]>) current[field] += value;
+      const current = releases.get(key) ?? zero();
+      for (const [field, value] of Object.entries(delta) as Array<[ReleaseCounter, number]>) current[field] += value;
+      if (histogram && histogram.length > 0) current.durationHistogram = addHistograms(current.durationHistogram, histogram);
       releases.set(key, current);
     };
     const drops = new Map<string, number>();
@@ -209,11 +221,14 @@ export class IntakeProcessor {
           });
           break;
         case 'requests':
-          addRelease(report.service, report.release, report.environment, report.receivedAt, {
-            requests: report.count,
-            requestErrors: report.errors,
-            durationMsSum: report.durationMsSum,
-          });
+          addRelease(
+            report.service,
+            report.release,
+            report.environment,
+            report.receivedAt,
+            { requests: report.count, requestErrors: report.errors, durationMsSum: report.durationMsSum },
+            report.durationHistogram,
+          );
           break;
         case 'client_report':
           for (const d of report.discarded) {
@@ -235,15 +250,18 @@ export class IntakeProcessor {
       const d = releases.get(key)!;
       await client.query(
         `INSERT INTO ${this.s}.ingest_release_counts AS c (service, release, environment, bucket_start, bucket_seconds, errors, requests, request_errors,
-           request_duration_ms_sum, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           request_duration_ms_sum, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, request_duration_histogram)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::bigint[])
          ON CONFLICT (service, release, environment, bucket_start) DO UPDATE SET
            errors = c.errors + EXCLUDED.errors, requests = c.requests + EXCLUDED.requests, request_errors = c.request_errors + EXCLUDED.request_errors,
-           request_duration_ms_sum = c.request_duration_ms_sum + EXCLUDED.request_duration_ms_sum, sessions_ok = c.sessions_ok + EXCLUDED.sessions_ok,
+           request_duration_ms_sum = c.request_duration_ms_sum + EXCLUDED.request_duration_ms_sum,
+           request_duration_histogram = coalesce((SELECT array_agg(coalesce(u.a, 0) + coalesce(u.b, 0) ORDER BY u.i)
+             FROM unnest(c.request_duration_histogram, EXCLUDED.request_duration_histogram) WITH ORDINALITY AS u(a, b, i)), '{}'),
+           sessions_ok = c.sessions_ok + EXCLUDED.sessions_ok,
            sessions_errored = c.sessions_errored + EXCLUDED.sessions_errored, sessions_crashed = c.sessions_crashed + EXCLUDED.sessions_crashed,
            sessions_abnormal = c.sessions_abnormal + EXCLUDED.sessions_abnormal`,
         [service, release, environment, bucket, this.options.bucketSeconds, d.errors, d.requests, d.requestErrors, d.durationMsSum,
-          d.sessionsOk, d.sessionsErrored, d.sessionsCrashed, d.sessionsAbnormal],
+          d.sessionsOk, d.sessionsErrored, d.sessionsCrashed, d.sessionsAbnormal, d.durationHistogram],
       );
     }
     for (const key of [...drops.keys()].sort()) {

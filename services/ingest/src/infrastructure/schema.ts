@@ -13,8 +13,9 @@ import type { Pool } from 'pg';
  * - `ingest_incident_counts`: occurrences per incident per time bucket; `emitted_count` is how many
  *   of them OccurrencesCounted events already reported (a late arrival is reported as a delta).
  * - `ingest_release_counts`: per (service, release, environment, bucket) errors, requests, request
- *   errors, request duration sum and session outcomes — the read model the deployer's canary judge
- *   reads.
+ *   errors, request duration sum and histogram (`request_duration_histogram`, a bigint[] of counts
+ *   per bucket of domain/latency.ts; empty when no durations were recorded) and session outcomes —
+ *   the read model the deployer's canary judge reads (GET /v1/releases/counts).
  * - `ingest_client_drops`: what SDKs reported dropping, per reason and category.
  * - `ingest_keys`, `ingest_services`: projections of the `service-<name>` streams.
  */
@@ -76,6 +77,8 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
         sessions_abnormal bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (service, release, environment, bucket_start)
       );
+      -- Added after the first release (a constant default: no table rewrite).
+      ALTER TABLE ${s}.ingest_release_counts ADD COLUMN IF NOT EXISTS request_duration_histogram bigint[] NOT NULL DEFAULT '{}';
       CREATE TABLE IF NOT EXISTS ${s}.ingest_client_drops (
         service text NOT NULL,
         reason text NOT NULL,
