@@ -6,6 +6,7 @@ import {
   checkLlmPatch,
   defaultRuleCatalog,
   excerpt,
+  failedFixes,
   FixKitError,
   foldService,
   gatedCall,
@@ -22,6 +23,7 @@ import {
   type GitRepository,
   type LlmSettings,
 } from '@antibody/fix-kit';
+import { describeFailed, idsAvoiding, repeatedFix, withoutFailed } from '../domain/exclusion';
 import { alreadyPatched, fromPattern, fromTemplate, rankProposals, type PatchEvent, type Proposal } from '../domain/patching';
 
 export interface PatcherDeps {
@@ -55,7 +57,10 @@ interface Sample {
  * Turns a diagnosis into ranked candidate patches: learned patterns first, then the rule's
  * syntax-tree templates at every localised site, then (only when neither produced anything) an
  * LLM tier within budget. Code is read from git at the diagnosed commit; every file a patch
- * touches passes the service's path policy. Undefined means "already handled".
+ * touches passes the service's path policy. A diagnosis made after a rollback
+ * (DiagnosisRequested) never gets a candidate whose id or change is one of the excluded,
+ * failed patches: the next-ranked candidates are proposed, then the LLM tier is asked, told
+ * what failed. Undefined means "already handled".
  */
 export class Patcher {
   constructor(private readonly deps: PatcherDeps) {}
@@ -85,6 +90,8 @@ export class Patcher {
     const allowed = sites.filter((s) => pathRefusal(s.file, service.policy) === undefined);
     if (allowed.length === 0) return [failed(`no fix site may be patched under the service's policy: ${[...new Set(refused)].join('; ')}`)];
 
+    // Fixes that already failed in production (rolled back) before this diagnosis: never proposed again.
+    const failedBefore = failedFixes(incident.events, diagnosisEvent.streamVersion);
     const proposals: Proposal[] = [];
     // 1. Learned patterns of this error class (or the one the analyzer matched).
     // Patterns are read as projected, without waiting for the ledger to catch up: a pattern learned
@@ -114,16 +121,24 @@ export class Patcher {
         captures: diagnosis.captures ?? {},
         sites: allowed,
         policy: service.policy,
-        max: this.deps.maxCandidates ?? 5,
+        // Enough candidates that the next-ranked ones remain once the failed fixes are dropped.
+        max: (this.deps.maxCandidates ?? 5) + failedBefore.length,
       });
       proposals.push(...proposal.candidates.map(fromTemplate));
     }
-    const patchId = (i: number): string => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i);
+    const patchId = idsAvoiding((i) => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i), new Set(failedBefore.map((f) => f.patchId)));
     const extra = { baseCommit: commit, ...(diagnosis.errorClass ?? rule?.errorClass ? { errorClass: diagnosis.errorClass ?? rule?.errorClass } : {}) };
-    if (proposals.length > 0) return rankProposals(proposals, patchId, extra, this.deps.maxCandidates ?? 5);
+    const fresh = withoutFailed(proposals, failedBefore);
+    if (fresh.kept.length > 0) return rankProposals(fresh.kept, patchId, extra, this.deps.maxCandidates ?? 5);
 
-    // 3. An LLM tier: the error, the diagnosis and the code around each allowed site, as data.
-    const noTemplate = rule ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}` : 'no rule or learned pattern applies';
+    // 3. An LLM tier: the error, the diagnosis and the code around each allowed site, as data (and what already failed).
+    const noTemplate =
+      fresh.repeats.length > 0
+        ? `every template candidate repeats a fix that failed in production: ${describeFailed([...new Set(fresh.repeats.map((r) => r.failed))])}`
+        : rule
+          ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}`
+          : 'no rule or learned pattern applies';
+    const failedNote = failedBefore.length > 0 && fresh.repeats.length === 0 ? ` (after ${describeFailed(failedBefore)})` : '';
     const route = routeTier({ files: sites.map((s) => s.file), frames: sample.frames.filter((f) => f.inApp).length }, this.deps.llm);
     const editable = [...new Set(allowed.map((s) => s.file))];
     const messages = patchPrompt({
@@ -132,17 +147,22 @@ export class Patcher {
       rootCause: diagnosis.rootCause,
       excerpts: allowed.map((s) => excerpt(s.file, s.source, s.line)),
       editableFiles: editable,
+      failedFixes: failedBefore.map((f) => ({ ...(f.diff !== undefined ? { diff: f.diff } : {}), outcome: f.outcome })),
     });
     const day = this.deps.now().toISOString().slice(0, 10);
     // Spend must be current before a paid call: a ledger that cannot catch up makes this a retry, never an unchecked call.
     const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
     const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident.events), ...spent }, messages, step: 'patch' });
-    if (gate.kind !== 'called') return [failed(`${noTemplate}; ${gate.reason}`)];
+    if (gate.kind !== 'called') return [failed(`${noTemplate}${failedNote}; ${gate.reason}`)];
     const metered: PatchEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'patch' } };
     try {
       const answer = parseModelJson(gate.result.content, llmPatchSchema);
       const sources = new Map(allowed.map((s) => [s.file, s.source]));
       const checked = checkLlmPatch(answer, sources, service.policy);
+      const repeated = repeatedFix(checked.diff, failedBefore);
+      if (repeated) {
+        return [metered, failed(`${noTemplate}${failedNote}; the ${gate.result.tier} tier's answer repeats ${describeFailed([repeated])}: the same change is not proposed again`, gate.result.costUsd)];
+      }
       const proposal: Proposal = {
         source: 'llm',
         model: gate.result.model,
@@ -154,7 +174,7 @@ export class Patcher {
       };
       return [metered, ...rankProposals([proposal], patchId, extra)];
     } catch (e) {
-      if (e instanceof FixKitError) return [metered, failed(`${noTemplate}; the ${gate.result.tier} tier's answer was rejected: ${e.message}`, gate.result.costUsd)];
+      if (e instanceof FixKitError) return [metered, failed(`${noTemplate}${failedNote}; the ${gate.result.tier} tier's answer was rejected: ${e.message}`, gate.result.costUsd)];
       throw e;
     }
   }

@@ -1,0 +1,54 @@
+import { unifiedDiff, type FailedFix } from '@antibody/fix-kit';
+import { changeKey, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from './exclusion';
+import type { Proposal } from './patching';
+
+const BEFORE = 'const a = 1;\nconst b = 2;\nconst c = 3;\nconst d = 4;\n\nfunction total(xs) {\n  const first = xs[0];\n  return xs.reduce((a, b) => a + b);\n}\n';
+const GUARD = BEFORE.replace('  const first', '  if (!Array.isArray(xs)) return 0;\n  const first');
+const INITIAL = BEFORE.replace('a + b);', 'a + b, 0);');
+
+const proposal = (diff: string, templateId = 'guard-clause'): Proposal => ({ source: 'template', templateId, files: ['src/total.js'], diff, rationale: 'r', confidence: 0.8 });
+const failed = (patchId: string, diff: string | undefined, outcome = 'rolled back at 5% (latency-regression): canary slower'): FailedFix => ({ patchId, ...(diff !== undefined ? { diff } : {}), outcome });
+
+describe('recognising a fix that already failed in production', () => {
+  it('given the same edit against a commit where its lines moved down, then it is the same change', () => {
+    const moved = `// a new header line\n// and another\n${BEFORE}`;
+    const a = unifiedDiff('src/total.js', BEFORE, GUARD);
+    const b = unifiedDiff('src/total.js', moved, moved.replace('  const first', '  if (!Array.isArray(xs)) return 0;\n  const first'));
+    expect(a).not.toBe(b);
+    expect(changeKey(a)).toBe(changeKey(b));
+  });
+
+  it('given the same edit with other indentation or line endings, then it is the same change; a different edit or file is not', () => {
+    const a = unifiedDiff('src/total.js', BEFORE, GUARD);
+    expect(changeKey(a.replace(/\n/g, '\r\n').replace('+  if', '+    if'))).toBe(changeKey(a));
+    expect(changeKey(unifiedDiff('src/total.js', BEFORE, INITIAL))).not.toBe(changeKey(a));
+    expect(changeKey(unifiedDiff('src/other.js', BEFORE, GUARD))).not.toBe(changeKey(a));
+  });
+
+  it('given candidates and a rolled-back patch, then the candidate repeating it is dropped and the next-ranked ones are kept in order', () => {
+    const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
+    const initial = proposal(unifiedDiff('src/total.js', BEFORE, INITIAL), 'input-validation');
+    const bad = failed('1a2b3c4d-0000-4000-8000-000000000001', guard.diff);
+    expect(withoutFailed([guard, initial], [bad])).toEqual({ kept: [initial], repeats: [{ proposal: guard, failed: bad }] });
+    expect(repeatedFix(initial.diff, [bad])).toBeUndefined();
+    expect(repeatedFix(guard.diff, [bad])).toBe(bad);
+  });
+
+  it('given a failed patch whose proposal is not in the stream, then nothing is dropped by diff', () => {
+    const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
+    expect(withoutFailed([guard], [failed('ghost', undefined)]).kept).toEqual([guard]);
+  });
+
+  it('given excluded ids, then new ids skip them, deterministically', () => {
+    const base = (k: number) => `id-${k}`;
+    const ids = idsAvoiding(base, new Set(['id-0', 'id-2']));
+    expect([0, 1, 2].map(ids)).toEqual(['id-1', 'id-3', 'id-4']);
+    expect([2, 0].map(idsAvoiding(base, new Set(['id-0', 'id-2'])))).toEqual(['id-4', 'id-1']);
+  });
+
+  it('names each failed patch and why, in a few words', () => {
+    expect(describeFailed([failed('1a2b3c4d-0000-4000-8000-000000000001', 'd'), failed('5e6f7a8b-0000-4000-8000-000000000002', 'd', 'rolled back at 25% (error-regression): more 500s\nsecond line')])).toBe(
+      'patch 1a2b3c4d (rolled back at 5% (latency-regression): canary slower), patch 5e6f7a8b (rolled back at 25% (error-regression): more 500s)',
+    );
+  });
+});

@@ -1,0 +1,81 @@
+import type { FailedFix } from '@antibody/fix-kit';
+import type { Proposal } from './patching';
+
+/**
+ * The change a unified diff makes, independent of how it was written down: the files, and in
+ * each hunk its context, removed and added lines with runs of whitespace collapsed. Hunk line
+ * numbers, file banners and "no newline" markers are dropped, so the same edit proposed again
+ * (under a new id, or against a commit where the lines moved) has the same key.
+ */
+export function changeKey(diff: string): string {
+  const out: string[] = [];
+  for (const raw of diff.replace(/\r\n?/g, '\n').split('\n')) {
+    if (raw.startsWith('+++ ')) {
+      out.push(`file ${raw.slice(4).split('\t')[0]!.trim().replace(/^b\//, '')}`);
+      continue;
+    }
+    if (raw.startsWith('--- ') || raw.startsWith('Index: ') || raw.startsWith('===') || raw.startsWith('\\')) continue;
+    if (raw.startsWith('@@')) {
+      out.push('@@');
+      continue;
+    }
+    const kind = raw[0];
+    if (kind !== ' ' && kind !== '+' && kind !== '-') continue;
+    const text = raw.slice(1).replace(/\s+/g, ' ').trim();
+    if (kind === ' ' && text === '') continue;
+    out.push(`${kind}${text}`);
+  }
+  return out.join('\n');
+}
+
+/** A proposal dropped because it repeats a fix that failed in production. */
+export interface Repeat {
+  readonly proposal: Proposal;
+  readonly failed: FailedFix;
+}
+
+/** Splits proposals into those that are new and those whose change is one of `failed` (compared by {@link changeKey}). */
+export function withoutFailed(proposals: readonly Proposal[], failed: readonly FailedFix[]): { kept: Proposal[]; repeats: Repeat[] } {
+  const byKey = new Map<string, FailedFix>();
+  for (const f of failed) if (f.diff !== undefined) byKey.set(changeKey(f.diff), f);
+  const kept: Proposal[] = [];
+  const repeats: Repeat[] = [];
+  for (const proposal of proposals) {
+    const match = byKey.get(changeKey(proposal.diff));
+    if (match) repeats.push({ proposal, failed: match });
+    else kept.push(proposal);
+  }
+  return { kept, repeats };
+}
+
+/** The failed fix `diff` repeats, if any. */
+export function repeatedFix(diff: string, failed: readonly FailedFix[]): FailedFix | undefined {
+  const key = changeKey(diff);
+  return failed.find((f) => f.diff !== undefined && changeKey(f.diff) === key);
+}
+
+/**
+ * Patch ids for the i-th proposal that are never one of `excluded`: the i-th id of `base` (0, 1, …)
+ * not in the set. Deterministic, so a redelivered diagnosis gets the same ids.
+ */
+export function idsAvoiding(base: (k: number) => string, excluded: ReadonlySet<string>): (i: number) => string {
+  const ids: string[] = [];
+  let k = 0;
+  return (i) => {
+    while (ids.length <= i) {
+      const id = base(k++);
+      if (!excluded.has(id)) ids.push(id);
+    }
+    return ids[i]!;
+  };
+}
+
+/** The failed fixes in a few words each, for reasons: `patch 1a2b3c4d (rolled back at 5% (latency-regression): …)`. */
+export function describeFailed(failed: readonly FailedFix[]): string {
+  return failed
+    .map((f) => {
+      const outcome = f.outcome.split('\n')[0] ?? '';
+      return `patch ${f.patchId.slice(0, 8)} (${outcome.length > 160 ? `${outcome.slice(0, 159)}…` : outcome})`;
+    })
+    .join(', ');
+}
