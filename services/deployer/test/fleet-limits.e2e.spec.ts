@@ -2,17 +2,15 @@
 // memory limit is reported and recycled (gracefully, losing no request), and a canary that is
 // slower than stable — but not failing — is rolled back by the judge's latency test.
 // Runs the compiled agent (dist/): build first (`npm test` does).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { waitFor } from '@antibody/testing';
+import { createTestStore, uniqueName, waitFor, type TestStore } from '@antibody/testing';
 import { DEFAULT_JUDGE_CONFIG, type JudgeEvent } from '../src/domain/judge';
 import { FleetAdapter } from '../src/infrastructure/deploy-adapter';
 import { runRollout } from '../src/infrastructure/rollout-runner';
+import { startAgent } from './fleet-agent';
 
-const AGENT = join(__dirname, '..', 'dist', 'fleet', 'main.js');
 const APP = join(__dirname, 'apps', 'shop', 'server.js');
 
 interface Status {
@@ -20,27 +18,6 @@ interface Status {
   canaryRelease: string | null;
   stable: { id: string; pid?: number; state: string; restarts: number }[];
   reports: { kind: string; replica: string; detail: string }[];
-}
-
-async function startAgent(dir: string, config: object): Promise<{ agent: ChildProcess; proxyUrl: string; controlUrl: string }> {
-  const file = join(dir, `fleet-${Date.now()}.json`);
-  writeFileSync(file, JSON.stringify(config));
-  const agent = spawn(process.execPath, [AGENT, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: agent.stdout! });
-  const ready = await new Promise<{ port: number; controlPort: number }>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const parsed = JSON.parse(line) as { ready?: boolean; port: number; controlPort: number };
-      if (parsed.ready) resolve(parsed);
-    });
-    agent.once('exit', (code) => reject(new Error(`fleet agent exited with ${code}`)));
-  });
-  return { agent, proxyUrl: `http://127.0.0.1:${ready.port}`, controlUrl: `http://127.0.0.1:${ready.controlPort}` };
-}
-
-async function stopAgent(agent: ChildProcess): Promise<void> {
-  if (agent.exitCode !== null) return;
-  agent.kill('SIGTERM');
-  await new Promise((resolve) => agent.once('exit', resolve));
 }
 
 describe('fleet limits and latency (real agent, real replicas)', () => {
@@ -53,16 +30,23 @@ describe('fleet limits and latency (real agent, real replicas)', () => {
     return join(d, 'server.js');
   };
 
-  beforeAll(() => {
+  let t: TestStore;
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'antibody-fleet-limits-'));
+    // The store's own log delivers the agent's orders here (fleet.e2e.spec.ts runs it over JetStream).
+    t = await createTestStore('fleetlim');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await t?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reports a replica above its memory limit and recycles it, answering every request meanwhile', async () => {
     const entry = release('shop@1.0.0');
-    const { agent, proxyUrl, controlUrl } = await startAgent(dir, { service: 'shop', replicas: 1, stable: { release: 'shop@1.0.0', entry }, supervisor: { memoryLimitMb: 120, backoffMinMs: 50 } });
+    const agent = await startAgent(t, dir, { service: uniqueName('shop').replace(/_/g, '-'), replicas: 1, stable: { release: 'shop@1.0.0', entry }, supervisor: { memoryLimitMb: 120, backoffMinMs: 50 } }, 'store-log');
+    const proxyUrl = agent.proxyUrl;
     try {
-      const status = async () => (await (await fetch(`${controlUrl}/status`)).json()) as Status;
+      const status = () => agent.status<Status>();
       const before = (await status()).stable[0]!;
       expect((await fetch(`${proxyUrl}/hog?mb=200`)).status).toBe(200);
       // Requests keep being answered while the replica is recycled (the proxy waits for a ready one).
@@ -83,24 +67,26 @@ describe('fleet limits and latency (real agent, real replicas)', () => {
       expect(s.reports.some((x) => x.kind === 'crashed' && x.replica === before.id)).toBe(false); // recycled, not crashed
       expect(answers.every((code) => code === 200)).toBe(true);
     } finally {
-      await stopAgent(agent);
+      await agent.stop();
     }
   });
 
   it('rolls back a canary that answers correctly but slower than stable, on the latency test', async () => {
     const entry = release('shop@2.0.0');
     release('shop@2.1.0', { slowMs: 120 });
-    const { agent, proxyUrl, controlUrl } = await startAgent(dir, { service: 'shop', replicas: 2, stable: { release: 'shop@2.0.0', entry }, slowFloorMs: 40 });
+    const service = uniqueName('shop').replace(/_/g, '-');
+    const agent = await startAgent(t, dir, { service, replicas: 2, stable: { release: 'shop@2.0.0', entry }, slowFloorMs: 40, reportEveryMs: 200 }, 'store-log');
     let running = true;
+    let answered = 0;
     const load = Array.from({ length: 6 }, async () => {
-      while (running) await fetch(`${proxyUrl}/cart?lines=2`).then((r) => r.arrayBuffer()).catch(() => undefined);
+      while (running) await fetch(`${agent.proxyUrl}/cart?lines=2`).then((r) => r.arrayBuffer().then(() => answered++)).catch(() => undefined);
     });
     try {
       // Stable's p95 is measured from this traffic before the rollout starts.
-      await waitFor(async () => ((await (await fetch(`${controlUrl}/counts`)).json()) as { stable: { requests: number } }).stable.requests > 300, { timeoutMs: 20_000, description: 'traffic on stable' });
+      await waitFor(() => answered > 300, { timeoutMs: 20_000, description: 'traffic on stable' });
       const events: JudgeEvent[] = [];
       const final = await runRollout({
-        adapter: new FleetAdapter(controlUrl, (name) => join(dir, name, 'server.js')),
+        adapter: new FleetAdapter({ store: t.store, producer: { service: 'deployer', instance: 'limits-spec' }, service, release: 'shop@2.1.0', entry: join(dir, 'shop@2.1.0', 'server.js') }),
         judge: { ...DEFAULT_JUDGE_CONFIG, stages: [10, 50, 100], minDwellMs: 60_000, minCanaryRequests: 10, stageDeadlineMs: 120_000, alpha: 0.01 },
         release: 'shop@2.1.0',
         observeEveryMs: 250,
@@ -113,13 +99,13 @@ describe('fleet limits and latency (real agent, real replicas)', () => {
       expect(rolledBack.evidence.canary.errors).toBe(0);
       expect(rolledBack.evidence.canary.slow / rolledBack.evidence.canary.requests).toBeGreaterThan(rolledBack.evidence.stable.slow / Math.max(1, rolledBack.evidence.stable.requests));
       expect(rolledBack.evidence.logEValue.latency).toBeGreaterThan(rolledBack.evidence.logEValue.errors);
-      const s = (await (await fetch(`${controlUrl}/status`)).json()) as Status;
+      const s = await agent.status<Status>();
       expect(s.stableRelease).toBe('shop@2.0.0');
       expect(s.canaryRelease).toBeNull();
     } finally {
       running = false;
       await Promise.all(load);
-      await stopAgent(agent);
+      await agent.stop();
     }
   });
 });

@@ -75,7 +75,8 @@ export interface Loop {
   readonly ingestUrl: string;
   /** The application's public address (the fleet's weighted proxy). */
   readonly appUrl: string;
-  readonly fleetControlUrl: string;
+  /** The fleet agent's read-only status page (`GET <url>/status`). */
+  readonly fleetStatusUrl: string;
   readonly traffic: Traffic;
   /** Environment for the `antibody` CLI against this loop's store. */
   readonly cliEnv: NodeJS.ProcessEnv;
@@ -183,8 +184,8 @@ export async function startLoop(options: LoopOptions): Promise<Loop> {
     log(`application   ${SERVICE_NAME} at ${repoDir} (HEAD ${stableCommit.slice(0, 12)}), stable release ${stableRelease}`);
 
     // 3. Registration and an ingest key.
-    const ports = { ingest: await freePort(), analyzer: await freePort(), patcher: await freePort(), validator: await freePort(), deployer: await freePort(), app: await freePort(), control: await freePort() };
-    const fleetControlUrl = `http://127.0.0.1:${ports.control}`;
+    const ports = { ingest: await freePort(), analyzer: await freePort(), patcher: await freePort(), validator: await freePort(), deployer: await freePort(), app: await freePort(), fleetStatus: await freePort() };
+    const fleetStatusUrl = `http://127.0.0.1:${ports.fleetStatus}`;
     await appendTraced(
       store,
       `service-${SERVICE_NAME}`,
@@ -199,7 +200,7 @@ export async function startLoop(options: LoopOptions): Promise<Loop> {
             commands: { install: `ln -sfn ${join(root, 'node_modules')} node_modules`, build: 'npm run build', test: 'npm test' },
             language: 'typescript',
             sourceMaps: 'dist/**/*.js.map',
-            deploy: { adapter: 'fleet', settings: { controlUrl: fleetControlUrl, releasesDir, entry: RELEASE_ENTRY, remote: 'origin' } },
+            deploy: { adapter: 'fleet', settings: { releasesDir, entry: RELEASE_ENTRY, remote: 'origin' } },
             policy: { autoDeploy: true, allowedPaths: ['src/**'], forbiddenPaths: [], requireReproduction: false, budgets: { perIncidentUsd: 0.5, dailyUsd: 5, monthlyUsd: 50 } },
           },
         },
@@ -251,13 +252,23 @@ export async function startLoop(options: LoopOptions): Promise<Loop> {
     const fleetConfig = join(workDir, 'fleet.json');
     writeFileSync(
       fleetConfig,
-      JSON.stringify({ service: SERVICE_NAME, port: ports.app, controlPort: ports.control, replicas: options.replicas ?? 2, stable: { release: stableRelease, entry: join(releasesDir, stableRelease, RELEASE_ENTRY) }, keepCanaryMs: 2000, slowFloorMs: 200 }, null, 2),
+      JSON.stringify({ service: SERVICE_NAME, port: ports.app, statusPort: ports.fleetStatus, replicas: options.replicas ?? 2, stable: { release: stableRelease, entry: join(releasesDir, stableRelease, RELEASE_ENTRY) }, keepCanaryMs: 2000, slowFloorMs: 200, reportEveryMs: Math.max(200, Math.floor(judge.observeEveryMs / 2)) }, null, 2),
     );
     const fleetLog = createWriteStream(join(logsDir, 'fleet.log'));
     logStreams.push(fleetLog);
     let fleetReady = false;
     const fleet = processes.start('fleet', process.execPath, [join(root, 'services', 'deployer', 'dist', 'fleet', 'main.js'), fleetConfig], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SENTRY_DSN: `http://${key}@127.0.0.1:${ports.ingest}/1`, SENTRY_ENVIRONMENT: 'production' },
+      // The agent takes its orders from the event store (over NATS when there is one); its replicas
+      // inherit the Sentry settings and report to ingest.
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: databaseUrl,
+        ANTIBODY_SCHEMA: schema,
+        ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+        SENTRY_DSN: `http://${key}@127.0.0.1:${ports.ingest}/1`,
+        SENTRY_ENVIRONMENT: 'production',
+      },
       cwd: workDir,
       onLine: (line) => {
         fleetLog.write(`${line}\n`);
@@ -289,7 +300,7 @@ export async function startLoop(options: LoopOptions): Promise<Loop> {
       stableCommit,
       ingestUrl,
       appUrl,
-      fleetControlUrl,
+      fleetStatusUrl,
       traffic: liveTraffic,
       cliEnv,
       processes,

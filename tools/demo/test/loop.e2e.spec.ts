@@ -102,7 +102,7 @@ it('heals a template-fixable bug end to end: rolled out, committed with its regr
 
   // The promoted release serves the triggering input without an error.
   expect(completed.release).toBe(`checkout-api@${fix.commitSha.slice(0, 12)}`);
-  const status = (await (await fetch(`${loop.fleetControlUrl}/status`)).json()) as { stableRelease: string };
+  const status = (await (await fetch(`${loop.fleetStatusUrl}/status`)).json()) as { stableRelease: string };
   expect(status.stableRelease).toBe(completed.release);
   const after = await trip(loop.appUrl, bug);
   expect(after.status).toBe(201);
@@ -160,7 +160,7 @@ it('rolls back a validated but slow LLM fix on canary evidence; back at diagnosi
   expect(loopOutcome(events)).toMatchObject({ status: 'stopped', stage: 'escalated at diagnosis' });
 
   // All traffic is back on the previous stable release, where the empty cart still fails.
-  const status = (await (await fetch(`${loop.fleetControlUrl}/status`)).json()) as { stableRelease: string; canaryRelease: string | null };
+  const status = (await (await fetch(`${loop.fleetStatusUrl}/status`)).json()) as { stableRelease: string; canaryRelease: string | null };
   expect(status.canaryRelease).toBeNull();
   expect((await send(loop.appUrl, 'POST', bug.path, bug.body)).status).toBe(500);
 });

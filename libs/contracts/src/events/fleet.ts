@@ -19,6 +19,7 @@ const fleetState = {
   canaryEntry: text.nullable(),
   canaryPercent: z.number().min(0).max(100).describe('Share of new requests the proxy sends to the canary.'),
   counts: fleetCounts,
+  slowThresholdMs: z.number().nonnegative().nullable().describe("Stable's p95 frozen when the canary started: slower requests count as slow. Null when no canary runs or nothing was measured."),
 };
 
 export const trafficChangeRequested = z
@@ -30,6 +31,7 @@ export const trafficChangeRequested = z
     entry: text.optional().describe('`start-canary` only: the file each canary replica runs.'),
     percent: z.number().gt(0).max(100).optional().describe('`set-stage` only.'),
     reason: text.optional().describe('`rollback` only: why.'),
+    expiresAt: timestamp.optional().describe('The requester stops waiting then: a `start-canary` or `set-stage` seen later is refused as expired (a rollback is always carried out).'),
     incidentId: incidentIdSchema.optional(),
     patchId: patchIdSchema.optional(),
   })

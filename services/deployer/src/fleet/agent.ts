@@ -1,7 +1,8 @@
-// The fleet host agent: owns the replicas and the proxy of one service on this host, and takes stage
-// changes from the deployer over a small loopback control API. It runs as its own process so that
+// The fleet host agent's replicas and proxy for one service on this host: the traffic changes it
+// is asked for (through events, see driver.ts) act here. It runs as its own process so that
 // deployer instances can restart or scale without taking the application down.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { addCounts, ZERO_COUNTS, type FleetCounts, type FleetView } from '../domain/fleet';
 import { WeightedProxy } from './proxy';
 import { Replica, type SupervisorOptions, type SupervisorReport } from './supervisor';
 
@@ -9,18 +10,31 @@ export interface FleetAgentConfig {
   readonly service: string;
   /** Port of the application's traffic (the proxy); 0 picks one. */
   readonly port: number;
-  /** Loopback port of the control API; 0 picks one. */
-  readonly controlPort: number;
+  /** Loopback port of the read-only status page (`GET /status`); 0 picks one. */
+  readonly statusPort: number;
   readonly replicas: number;
+  /** The stable release when the service's fleet stream records none yet (a first start). */
   readonly stable: { readonly release: string; readonly entry: string };
   /** Canary replicas are kept this long after a rollback, for debugging, then drained. */
   readonly keepCanaryMs: number;
   /** A request is never "slow" below this, whatever stable's p95 was. */
   readonly slowFloorMs: number;
+  /** How often the proxy's counts are recorded while a canary runs (what the judge reads). */
+  readonly reportEveryMs: number;
   readonly supervisor: Omit<SupervisorOptions, 'onReport'>;
 }
 
-/** Control API (JSON, 127.0.0.1 only): see docs/rollout.md. */
+/** What the agent serves now: the `TrafficChanged` / `FleetCountsReported` facts. */
+export interface ServedState {
+  readonly stableRelease: string;
+  readonly stableEntry: string;
+  readonly canaryRelease: string | null;
+  readonly canaryEntry: string | null;
+  readonly canaryPercent: number;
+  readonly counts: FleetCounts;
+  readonly slowThresholdMs: number | null;
+}
+
 export class FleetAgent {
   readonly stable: Replica[] = [];
   readonly canary: Replica[] = [];
@@ -28,21 +42,26 @@ export class FleetAgent {
   private readonly retiring = new Set<Replica>();
   readonly reports: SupervisorReport[] = [];
   readonly proxy: WeightedProxy;
-  private control: Server | undefined;
-  private canaryRelease: string | undefined;
-  private stableRelease: string;
+  private statusServer: Server | undefined;
+  private stableRelease: { release: string; entry: string };
+  private canaryRelease: { release: string; entry: string } | undefined;
+  /** Counts recorded for the running canary before this process started counting (a restart). */
+  private countsBase: FleetCounts = ZERO_COUNTS;
   private seq = 0;
   private readonly supervisor: SupervisorOptions;
 
-  constructor(private readonly config: FleetAgentConfig) {
+  constructor(
+    private readonly config: FleetAgentConfig,
+    onReport: (report: SupervisorReport) => void = () => undefined,
+  ) {
     this.proxy = new WeightedProxy({ stable: this.stable, canary: this.canary });
-    this.stableRelease = config.stable.release;
+    this.stableRelease = config.stable;
     this.supervisor = {
       ...config.supervisor,
       onReport: (report) => {
         this.reports.push(report);
         if (this.reports.length > 1000) this.reports.shift();
-        process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'fleet report', service: config.service, ...report })}\n`);
+        onReport(report);
       },
     };
   }
@@ -53,53 +72,80 @@ export class FleetAgent {
     await Promise.all(replicas.map((r) => r.start()));
   }
 
-  /** Starts the stable replicas, the proxy and the control API; returns their ports. */
-  async start(): Promise<{ port: number; controlPort: number }> {
-    await this.startReplicas(this.config.stable.release, this.config.stable.entry, this.stable);
+  /**
+   * Serves what `view` (folded from the fleet stream) says: its stable release, and its canary at
+   * its share with the counts recorded so far. Then the proxy and the status page; returns their ports.
+   */
+  async start(view: FleetView): Promise<{ port: number; statusPort: number }> {
+    this.stableRelease = view.stable;
+    await this.startReplicas(view.stable.release, view.stable.entry, this.stable);
+    if (view.canary) {
+      this.canaryRelease = { release: view.canary.release, entry: view.canary.entry };
+      await this.startReplicas(view.canary.release, view.canary.entry, this.canary);
+      if (view.slowThresholdMs === null) this.proxy.freezeSlowThreshold(this.config.slowFloorMs);
+      else this.proxy.slowThresholdMs = view.slowThresholdMs;
+      this.countsBase = view.counts;
+      this.proxy.resetCounts();
+      this.proxy.canaryShare = view.canary.percent / 100;
+    }
     const port = await this.proxy.listen(this.config.port);
-    this.control = createServer((req, res) => void this.route(req, res));
-    await new Promise<void>((resolve) => this.control?.listen(this.config.controlPort, '127.0.0.1', resolve));
-    const address = this.control.address();
-    const controlPort = typeof address === 'object' && address ? address.port : this.config.controlPort;
-    return { port, controlPort };
+    this.statusServer = createServer((req, res) => {
+      const ok = req.method === 'GET' && (req.url ?? '').split('?')[0] === '/status';
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? this.status() : { error: `no route ${req.method} ${req.url}: the status page serves GET /status only; traffic changes are events (docs/rollout.md)` }));
+    });
+    await new Promise<void>((resolve) => this.statusServer?.listen(this.config.statusPort, '127.0.0.1', resolve));
+    const address = this.statusServer.address();
+    return { port, statusPort: typeof address === 'object' && address ? address.port : this.config.statusPort };
   }
 
   /** Graceful stop: every replica drained (in-flight requests finish), then the proxy closes. */
   async stop(): Promise<void> {
-    this.control?.close();
+    this.statusServer?.close();
     // Kept rolled-back replicas too: an agent must never leave processes behind when it stops.
     await Promise.all([...this.stable, ...this.canary, ...this.retiring].map((r) => r.drain()));
     this.retiring.clear();
     await this.proxy.close();
   }
 
-  status() {
-    const view = (r: Replica) => ({ id: r.id, release: r.release, pid: r.pid, state: r.state, restarts: r.restarts, inflight: r.inflight });
+  served(): ServedState {
+    const threshold = this.proxy.slowThresholdMs;
     return {
-      service: this.config.service,
-      stableRelease: this.stableRelease,
-      canaryRelease: this.canaryRelease ?? null,
-      canaryPercent: this.proxy.canaryShare * 100,
-      slowThresholdMs: Number.isFinite(this.proxy.slowThresholdMs) ? this.proxy.slowThresholdMs : null,
-      stable: this.stable.map(view),
-      canary: this.canary.map(view),
-      reports: this.reports,
+      stableRelease: this.stableRelease.release,
+      stableEntry: this.stableRelease.entry,
+      canaryRelease: this.canaryRelease?.release ?? null,
+      canaryEntry: this.canaryRelease?.entry ?? null,
+      canaryPercent: this.canaryRelease ? this.proxy.canaryShare * 100 : 0,
+      counts: this.canaryRelease ? addCounts(this.countsBase, this.proxy.counts) : ZERO_COUNTS,
+      slowThresholdMs: this.canaryRelease && Number.isFinite(threshold) ? threshold : null,
     };
   }
 
+  status() {
+    const view = (r: Replica) => ({ id: r.id, release: r.release, pid: r.pid, state: r.state, restarts: r.restarts, inflight: r.inflight });
+    return { service: this.config.service, ...this.served(), stable: this.stable.map(view), canary: this.canary.map(view), reports: this.reports };
+  }
+
+  /** Starts the canary's replicas at 0 % and starts counting; the same release again is a no-op. */
   async startCanary(release: string, entry: string): Promise<void> {
-    // The same release again (a deployer retrying its start) is a no-op; another one is a conflict.
-    if (this.canaryRelease === release) return;
-    if (this.canaryRelease !== undefined) throw new ControlError(409, `a rollout of ${this.canaryRelease} is already running`);
-    this.canaryRelease = release;
+    if (this.canaryRelease?.release === release) return;
+    if (this.canaryRelease) throw new Error(`a rollout of ${this.canaryRelease.release} is already running`);
+    this.canaryRelease = { release, entry };
     this.proxy.canaryShare = 0;
-    await this.startReplicas(release, entry, this.canary);
+    try {
+      await this.startReplicas(release, entry, this.canary);
+    } catch (error) {
+      this.rollback();
+      throw error;
+    }
     this.proxy.freezeSlowThreshold(this.config.slowFloorMs);
+    this.countsBase = ZERO_COUNTS;
     this.proxy.resetCounts();
   }
 
+  /** Sends `percent` of new requests to the canary; 100 promotes it and drains the old stable. */
   async setStage(percent: number): Promise<void> {
-    if (this.canaryRelease === undefined) throw new ControlError(409, 'no rollout is running');
+    if (!this.canaryRelease) throw new Error('no rollout is running');
     if (percent < 100) {
       this.proxy.canaryShare = percent / 100;
       return;
@@ -114,8 +160,8 @@ export class FleetAgent {
     await Promise.all(old.map((r) => r.drain()));
   }
 
+  /** All traffic back to stable at once; nothing running is a no-op. */
   rollback(): void {
-    if (this.canaryRelease === undefined) throw new ControlError(409, 'no rollout is running');
     this.proxy.canaryShare = 0;
     const kept = this.canary.splice(0, this.canary.length);
     this.canaryRelease = undefined;
@@ -128,57 +174,5 @@ export class FleetAgent {
       }
     }, this.config.keepCanaryMs).unref();
     for (const r of kept) this.reports.push({ at: new Date().toISOString(), kind: 'drained', replica: r.id, release: r.release, detail: `rolled back; kept ${this.config.keepCanaryMs} ms on port ${r.port} for debugging` });
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    try {
-      const path = (req.url ?? '').split('?')[0];
-      if (req.method === 'GET' && path === '/status') return send(200, this.status());
-      if (req.method === 'GET' && path === '/counts') return send(200, this.proxy.counts);
-      const body = req.method === 'POST' ? await readJson(req) : {};
-      if (req.method === 'POST' && path === '/rollout') {
-        if (typeof body.release !== 'string' || typeof body.entry !== 'string') throw new ControlError(400, 'POST /rollout needs {"release": string, "entry": string}');
-        await this.startCanary(body.release, body.entry);
-        return send(200, this.status());
-      }
-      if (req.method === 'POST' && path === '/stage') {
-        if (typeof body.percent !== 'number' || !(body.percent > 0 && body.percent <= 100)) throw new ControlError(400, 'POST /stage needs {"percent": number in (0, 100]}');
-        await this.setStage(body.percent);
-        return send(200, this.status());
-      }
-      if (req.method === 'POST' && path === '/rollback') {
-        this.rollback();
-        return send(200, this.status());
-      }
-      return send(404, { error: `no route ${req.method} ${path}` });
-    } catch (error) {
-      if (error instanceof ControlError) return send(error.status, { error: error.message });
-      return send(500, { error: (error as Error).message });
-    }
-  }
-}
-
-class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new ControlError(400, 'the body must be JSON');
   }
 }

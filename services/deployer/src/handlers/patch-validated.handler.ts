@@ -1,5 +1,6 @@
 // PatchValidated -> the fix as code (branch, commit, push, PR), then per the service's policy either
-// a proposal (notification; a person approves with `antibody approve`) or an automatic rollout.
+// a proposal (notification; a person approves with `antibody approve`) or, from the recorded
+// FixCommitted, an automatic rollout.
 // DecisionRecorded -> approve starts the rollout of the committed fix, reject ends it.
 import { existsSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -12,7 +13,7 @@ import { rolloutFromHistory } from '../domain/rollout-history';
 import { commitFix, openPullRequest, type PullRequestTarget } from '../infrastructure/fix-as-code';
 import type { Notifier } from '../infrastructure/notifier';
 import { RolloutError, RolloutManager } from '../infrastructure/rollouts';
-import { adapterFor, readRegistration } from '../infrastructure/service-registry';
+import { readRegistration, type ServiceRegistration } from '../infrastructure/service-registry';
 
 /** Settings the deployer needs, injected by the module from its configuration. */
 export const DEPLOYER_SETTINGS = Symbol('DEPLOYER_SETTINGS');
@@ -30,6 +31,9 @@ interface Opened {
   readonly incidentId: string;
   readonly service: string;
 }
+
+/** After a FixCommitted, any of these means its rollout was started or is no longer wanted. */
+const ROUND_ENDS = new Set(['RolloutStarted', 'RolledBack', 'RolloutCompleted', 'IncidentResolved', 'IncidentEscalated', 'DiagnosisRequested', 'IncidentReopened']);
 
 /** The release name of a committed fix: `<service>@<first 12 hex of the commit>`. */
 export function releaseName(service: string, commitSha: string): string {
@@ -104,9 +108,24 @@ export class PatchValidatedHandler {
     const auto = policy.autoDeploy === true && deploy.adapter !== 'none';
     if (!auto) {
       await this.settings.notifier.notify({ kind: 'fix-proposed', incidentId: opened.incidentId, service: opened.service, title: `Fix proposed for ${opened.service}`, details: `branch ${committed.branch}, ${passed} tests passed; \`antibody approve ${opened.incidentId}\` rolls it out`, url: committed.pullRequestUrl });
-      return;
     }
-    await this.startRollout(event, ctx, opened, patchId, committed.commitSha, registration.deploy);
+    // An automatic rollout starts from the recorded FixCommitted (onFixCommitted), in a delivery of
+    // its own: this one's transaction may hold uncommitted events, and a reader of the store's log
+    // (the fleet agent without NATS) would not see the rollout's requests until it commits.
+  }
+
+  /** A committed fix under an auto-deploy policy is rolled out, unless its round already moved on. */
+  @OnEvent('FixCommitted', { name: 'roll-out' })
+  async onFixCommitted(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+    const { patchId, commitSha } = event.data as { patchId: string; commitSha: string };
+    const incident = await this.store.readStream(event.streamId);
+    const later = incident.events.filter((e) => e.streamVersion > event.streamVersion);
+    if (later.some((e) => ROUND_ENDS.has(e.type))) return;
+    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
+    if (!opened) return;
+    const registration = await readRegistration(this.store, opened.service);
+    if (!registration || registration.policy.autoDeploy !== true || registration.deploy.adapter === 'none') return;
+    await this.startRollout(event, ctx, opened, patchId, commitSha, registration.deploy);
   }
 
   /**
@@ -141,11 +160,11 @@ export class PatchValidatedHandler {
     await this.startRollout(event, ctx, opened, patchId, fix.commitSha, registration.deploy);
   }
 
-  private async startRollout(cause: StoredEvent, ctx: HandlerContext, opened: Opened, patchId: string, commitSha: string, deploy: Parameters<typeof adapterFor>[0]): Promise<void> {
+  private async startRollout(cause: StoredEvent, ctx: HandlerContext, opened: Opened, patchId: string, commitSha: string, deploy: ServiceRegistration['deploy']): Promise<void> {
     const release = releaseName(opened.service, commitSha);
     const subject = { service: opened.service, incidentId: opened.incidentId, patchId, release };
     try {
-      const adapter = adapterFor(deploy, subject, this.settings.env);
+      const adapter = this.rollouts.adapterFor(deploy, subject);
       const started = await this.rollouts.startRollout({ ...subject, streamId: cause.streamId, adapter, causationId: cause.eventId });
       // Recorded with this delivery's other effects; the rollout loop waits until it is visible.
       await ctx.emit(cause.streamId, [{ type: 'RolloutStarted', data: started }]);

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { appendTraced, type Producer } from '@antibody/bus';
+import type { EventStore, StoredEvent } from '@antibody/event-store';
 import type { CountsSnapshot } from '../domain/judge';
 
 /**
@@ -20,7 +23,7 @@ export interface DeployAdapter {
 export class DeployAdapterError extends Error {
   override readonly name = 'DeployAdapterError';
   constructor(
-    readonly code: 'UNREACHABLE' | 'REFUSED' | 'BAD_COUNTS',
+    readonly code: 'UNREACHABLE' | 'REFUSED' | 'BAD_COUNTS' | 'STALE_COUNTS',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -28,45 +31,113 @@ export class DeployAdapterError extends Error {
   }
 }
 
-/** Drives a fleet agent through its loopback control API. */
-export class FleetAdapter implements DeployAdapter {
-  constructor(
-    private readonly controlUrl: string,
-    /** Maps a release name to the entry file the agent runs for it. */
-    private readonly entryFor: (release: string) => string,
-  ) {}
+export interface FleetAdapterOptions {
+  readonly store: EventStore;
+  readonly producer: Producer;
+  readonly service: string;
+  /** The canary release this adapter rolls out. */
+  readonly release: string;
+  /** The file the agent runs for the release. */
+  readonly entry: string;
+  readonly incidentId?: string;
+  readonly patchId?: string;
+  /** How long to wait for the agent to answer a request (default 60 s). */
+  readonly answerTimeoutMs?: number;
+  /** Counts with no new report for this long are refused as stale: the agent is gone (default 60 s). */
+  readonly countsStaleMs?: number;
+  /** How often the stream is looked at while waiting (default 100 ms). */
+  readonly pollMs?: number;
+  readonly now?: () => number;
+}
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.controlUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
-      });
-    } catch (error) {
-      throw new DeployAdapterError('UNREACHABLE', `fleet agent at ${this.controlUrl} is unreachable: ${(error as Error).message}`, { cause: error });
+/**
+ * Drives the service's fleet host agent through events: each step appends a
+ * `TrafficChangeRequested` to `fleet-<service>` and resolves once the agent answered it with
+ * `TrafficChanged` (rejects on `TrafficChangeRefused` or no answer in time); counts are the
+ * agent's latest `FleetCountsReported` (or `TrafficChanged`) of this canary. Holds no connection
+ * of its own: any deployer instance can pick a rollout up from the stream.
+ */
+export class FleetAdapter implements DeployAdapter {
+  private readonly streamId: string;
+  private nextVersion = 0;
+  private counts: CountsSnapshot | undefined;
+  private countsSeenAt = 0;
+  private readonly answers = new Map<string, StoredEvent>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: FleetAdapterOptions) {
+    this.streamId = `fleet-${options.service}`;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Folds what the stream gained since the last look: answers by request id, the latest counts of this canary. */
+  private async look(): Promise<void> {
+    const { events } = await this.options.store.readStream(this.streamId, { fromVersion: this.nextVersion });
+    for (const e of events) {
+      this.nextVersion = e.streamVersion + 1;
+      const data = e.data as { requestId?: string; canaryRelease?: string | null; stableRelease?: string; counts?: CountsSnapshot; action?: string };
+      if ((e.type === 'TrafficChanged' || e.type === 'TrafficChangeRefused') && data.requestId) this.answers.set(data.requestId, e);
+      // A promotion's answer carries the canary's final counts, under its new name: stable.
+      const promoted = e.type === 'TrafficChanged' && data.action === 'set-stage' && data.canaryRelease === null && data.stableRelease === this.options.release;
+      const ofThisCanary = data.canaryRelease === this.options.release || promoted;
+      if ((e.type === 'FleetCountsReported' || e.type === 'TrafficChanged') && ofThisCanary && data.counts) {
+        this.counts = data.counts;
+        this.countsSeenAt = this.now();
+      }
     }
-    const data = (await response.json().catch(() => ({}))) as { error?: string };
-    if (!response.ok) throw new DeployAdapterError('REFUSED', `fleet agent refused ${method} ${path} (${response.status}): ${data.error ?? 'no reason'}`);
-    return data;
+  }
+
+  private async request(action: 'start-canary' | 'set-stage' | 'rollback', extra: { entry?: string; percent?: number; reason?: string }): Promise<void> {
+    const { store, producer, service, release } = this.options;
+    const timeoutMs = this.options.answerTimeoutMs ?? 60_000;
+    const requestId = randomUUID();
+    const data = {
+      requestId,
+      service,
+      action,
+      release,
+      ...extra,
+      expiresAt: new Date(this.now() + timeoutMs).toISOString(),
+      ...(this.options.incidentId ? { incidentId: this.options.incidentId } : {}),
+      ...(this.options.patchId ? { patchId: this.options.patchId } : {}),
+    };
+    try {
+      await appendTraced(store, this.streamId, [{ type: 'TrafficChangeRequested', data }], { producer, correlationId: this.options.incidentId ?? this.streamId, causationId: null });
+    } catch (error) {
+      throw new DeployAdapterError('UNREACHABLE', `could not record the ${action} request for ${service}'s fleet agent: ${(error as Error).message}`, { cause: error });
+    }
+    const deadline = this.now() + timeoutMs;
+    for (let wait = 10; ; wait = Math.min(this.options.pollMs ?? 100, wait * 2)) {
+      await this.look();
+      const answer = this.answers.get(requestId);
+      if (answer?.type === 'TrafficChanged') return;
+      if (answer) throw new DeployAdapterError('REFUSED', `the fleet agent of ${service} refused ${action} of ${release}: ${(answer.data as { reason: string }).reason}`);
+      if (this.now() > deadline) throw new DeployAdapterError('UNREACHABLE', `the fleet agent of ${service} did not answer ${action} of ${release} within ${timeoutMs} ms (is it running, on the same event store?)`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   async startCanary(release: string): Promise<void> {
-    await this.call('POST', '/rollout', { release, entry: this.entryFor(release) });
+    if (release !== this.options.release) throw new DeployAdapterError('REFUSED', `this adapter rolls out ${this.options.release}, not ${release}`);
+    await this.request('start-canary', { entry: this.options.entry });
   }
 
   async setStage(percent: number): Promise<void> {
-    await this.call('POST', '/stage', { percent });
+    await this.request('set-stage', { percent });
   }
 
-  async rollback(): Promise<void> {
-    await this.call('POST', '/rollback');
+  async rollback(reason: string): Promise<void> {
+    await this.request('rollback', { reason });
   }
 
   async readCounts(): Promise<CountsSnapshot> {
-    return parseCounts(await this.call('GET', '/counts'));
+    await this.look();
+    if (!this.counts) throw new DeployAdapterError('BAD_COUNTS', `no counts of ${this.options.release} recorded by the fleet agent of ${this.options.service} yet`);
+    const staleMs = this.options.countsStaleMs ?? 60_000;
+    if (this.now() - this.countsSeenAt > staleMs) {
+      throw new DeployAdapterError('STALE_COUNTS', `the fleet agent of ${this.options.service} recorded no counts of ${this.options.release} for ${staleMs} ms: is it running?`);
+    }
+    return parseCounts(this.counts);
   }
 }
 

@@ -16,7 +16,7 @@ import { contractEvidence, rolloutFromHistory } from '../domain/rollout-history'
 import type { DeployAdapter } from './deploy-adapter';
 import type { Notifier } from './notifier';
 import { runRollout } from './rollout-runner';
-import { adapterFor, readRegistration } from './service-registry';
+import { adapterFor, readRegistration, type RolloutSubject, type ServiceRegistration } from './service-registry';
 
 type Json = Record<string, unknown>;
 
@@ -118,6 +118,11 @@ export class RolloutManager {
     for (const r of loops) r.halt.abort();
     await Promise.all(loops.map((r) => r.done));
     await this.subscription?.stop();
+  }
+
+  /** The deploy adapter of a rollout, as the service's registration names it. */
+  adapterFor(deploy: ServiceRegistration['deploy'], subject: RolloutSubject): DeployAdapter {
+    return (this.options.adapterFor ?? adapterFor)(deploy, subject, { store: this.options.store, producer: this.producer, env: this.options.env });
   }
 
   /** Incident streams whose rollout this instance drives now. */
@@ -266,7 +271,7 @@ export class RolloutManager {
         ]);
         return;
       }
-      const adapter = (this.options.adapterFor ?? adapterFor)(registration.deploy, subject, this.options.env);
+      const adapter = this.adapterFor(registration.deploy, subject);
       const full: StartRollout = { ...input, adapter };
       if (view.status === 'unresumable') {
         await adapter.rollback(view.reason).catch((error: Error) => this.log.error(`rollback of ${view.release} failed: ${error.message}`));

@@ -1,5 +1,6 @@
 // What the deployer needs to know about a service under care, read from its `service-<name>` stream,
 // and the deploy adapter its registration names.
+import type { Producer } from '@antibody/bus';
 import type { EventStore } from '@antibody/event-store';
 import { FleetAdapter, parseCounts, type DeployAdapter } from './deploy-adapter';
 import { WebhookAdapter } from './webhook-adapter';
@@ -35,15 +36,33 @@ export interface RolloutSubject {
   readonly release: string;
 }
 
+/** What an adapter may use: the event store (the fleet agent's orders are events), who appends, and the environment. */
+export interface AdapterContext {
+  readonly store: EventStore;
+  readonly producer: Producer;
+  /** Resolves secret references (`secretEnv`, `tokenEnv`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
 /**
- * The deploy adapter a registration names. `env` resolves secret references (`secretEnv`).
- * Throws Error for adapter `none` (nothing to roll out on).
+ * The deploy adapter a registration names. Throws Error for adapter `none` (nothing to roll out on).
  */
-export function adapterFor(deploy: ServiceRegistration['deploy'], subject: RolloutSubject, env: Readonly<Record<string, string | undefined>>): DeployAdapter {
+export function adapterFor(deploy: ServiceRegistration['deploy'], subject: RolloutSubject, context: AdapterContext): DeployAdapter {
   const s = deploy.settings;
+  const env = context.env;
   if (deploy.adapter === 'fleet') {
     const releasesDir = String(s.releasesDir ?? '');
-    return new FleetAdapter(String(s.controlUrl), (release) => `${releasesDir}/${release}/${String(s.entry ?? 'server.js')}`);
+    return new FleetAdapter({
+      store: context.store,
+      producer: context.producer,
+      service: subject.service,
+      release: subject.release,
+      entry: `${releasesDir}/${subject.release}/${String(s.entry ?? 'server.js')}`,
+      incidentId: subject.incidentId,
+      patchId: subject.patchId,
+      ...(typeof s.answerTimeoutMs === 'number' ? { answerTimeoutMs: s.answerTimeoutMs } : {}),
+      ...(typeof s.countsStaleMs === 'number' ? { countsStaleMs: s.countsStaleMs } : {}),
+    });
   }
   if (deploy.adapter === 'webhook') {
     const countsUrl = String(s.countsUrl ?? '');
