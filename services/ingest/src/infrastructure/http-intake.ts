@@ -11,7 +11,9 @@ import {
   reportFromSentryEvent,
   reportFromSentrySession,
   type IntakeReport,
+  type ReportSource,
 } from '../domain/report';
+import { requestFromSentryTransaction, requestsFromSentrySpans } from '../domain/sentry-requests';
 import { createScrubber, type Scrubber } from '../domain/scrub';
 import { BodyError, readBody } from './body';
 import type { IngestSettings } from './config';
@@ -29,6 +31,8 @@ export interface Reply {
 export interface IntakeRoute {
   /** Span name, e.g. `POST /v1/logs`. */
   readonly name: string;
+  /** Where the reports of this route come from (the `source` label of the accepted-reports metric). */
+  readonly source?: ReportSource;
   /** The one method served (default POST). Only POST routes spend the key's rate limit. */
   readonly method?: 'GET' | 'POST';
   handle(req: IncomingMessage, url: URL, auth: AuthContext): Promise<Reply>;
@@ -161,7 +165,7 @@ export class IntakeHttp {
     const auth = (k: KnownKey): AuthContext => ({
       key: k,
       scrubber: this.scrubberFor(k.project),
-      store: (reports) => this.store(reports),
+      store: (reports) => this.store(reports, route.source ?? 'unknown'),
     });
     if (deferredAuth) {
       return (route as EnvelopeRoute).handleWithDeferredAuth(req, url, async (dsnKey) => {
@@ -208,7 +212,7 @@ export class IntakeHttp {
     return scrubber;
   }
 
-  private async store(reports: readonly IntakeReport[]): Promise<void> {
+  private async store(reports: readonly IntakeReport[], source: string): Promise<void> {
     const carrier = currentTraceCarrier();
     const rows: IntakeRow[] = reports.map((report) => ({
       report,
@@ -216,7 +220,7 @@ export class IntakeHttp {
       ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}),
     }));
     await this.writer.write(rows);
-    for (const report of reports) this.metrics.accepted(report.kind === 'error' ? report.source : report.kind === 'requests' ? 'otlp' : 'sentry', report.kind, 1);
+    for (const report of reports) this.metrics.accepted(report.kind === 'error' ? report.source : source, report.kind, 1);
   }
 }
 
@@ -248,6 +252,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** `POST /api/<project>/envelope/`: the Sentry envelope endpoint. */
 export class EnvelopeRoute implements IntakeRoute {
   readonly name = 'POST /api/:projectId/envelope/';
+  readonly source = 'sentry';
 
   constructor(private readonly settings: IngestSettings) {}
 
@@ -287,8 +292,7 @@ export class EnvelopeRoute implements IntakeRoute {
     const reports: IntakeReport[] = [];
     for (const item of envelope.items) {
       try {
-        const report = this.convert(item, auth, receivedAt, headerId);
-        if (report) reports.push(report);
+        reports.push(...this.convert(item, auth, receivedAt, headerId, envelope.header));
       } catch (error) {
         if (!(error instanceof InvalidReportError)) throw error;
         problems.push({ index: item.index, type: item.type, code: 'item_header_invalid', message: error.message });
@@ -317,10 +321,8 @@ export class EnvelopeRoute implements IntakeRoute {
     };
   }
 
-  private convert(item: EnvelopeItem, auth: AuthContext, receivedAt: string, headerId: string | undefined): IntakeReport | undefined {
-    const headerUuid = headerId === undefined ? undefined : toUuid(headerId);
-    const handled = ['event', 'session', 'sessions', 'client_report'];
-    if (!handled.includes(item.type)) return undefined; // unknown and unused types (attachments, transactions…) are skipped
+  private convert(item: EnvelopeItem, auth: AuthContext, receivedAt: string, headerId: string | undefined, envelopeHeader: Record<string, unknown>): IntakeReport[] {
+    if (!HANDLED_ITEMS.has(item.type)) return []; // unknown and unused types (attachments, profiles…) are skipped
     let text: string;
     try {
       text = utf8.decode(item.payload);
@@ -329,22 +331,36 @@ export class EnvelopeRoute implements IntakeRoute {
     }
     const payload = parseJsonObject(text);
     if (payload === undefined) throw new InvalidReportError(`the ${item.type} payload is not a JSON object`);
+    const headerUuid = headerId === undefined ? undefined : toUuid(headerId);
     // Items of an envelope with an id get ids derived from it, so a retried envelope is stored once.
-    const itemId = headerUuid ? deterministicEventId(headerUuid, 'sentry-envelope-item', item.index) : randomUUID();
-    const base = { service: auth.key.project, receivedAt, fallbackId: itemId };
+    const itemId = (n = 0): string => (headerUuid ? deterministicEventId(headerUuid, n === 0 ? 'sentry-envelope-item' : `sentry-envelope-item-${n}`, item.index) : randomUUID());
+    const service = auth.key.project;
     switch (item.type) {
       case 'event':
-        return reportFromSentryEvent(payload, { ...base, scrubber: auth.scrubber, fallbackId: headerUuid && item.index === 0 ? headerUuid : itemId });
+        // The first item of an envelope carries the envelope's own id (what Sentry SDKs send).
+        return [reportFromSentryEvent(payload, { service, receivedAt, scrubber: auth.scrubber, fallbackId: headerUuid && item.index === 0 ? headerUuid : itemId() })];
+      case 'transaction': {
+        const report = requestFromSentryTransaction(payload, { service, receivedAt, fallbackId: headerUuid && item.index === 0 ? headerUuid : itemId() });
+        return report ? [report] : [];
+      }
+      case 'span':
+        return requestsFromSentrySpans(payload, envelopeHeader['trace'], { service, receivedAt, idFor: itemId });
       case 'session':
-      case 'sessions':
-        return reportFromSentrySession(item.type, payload, base);
-      case 'client_report':
-        return reportFromClientReport(payload, base);
+      case 'sessions': {
+        const report = reportFromSentrySession(item.type, payload, { service, receivedAt, fallbackId: itemId() });
+        return report ? [report] : [];
+      }
+      case 'client_report': {
+        const report = reportFromClientReport(payload, { service, receivedAt, fallbackId: itemId() });
+        return report ? [report] : [];
+      }
       default:
-        return undefined;
+        return [];
     }
   }
 }
+
+const HANDLED_ITEMS = new Set(['event', 'transaction', 'span', 'session', 'sessions', 'client_report']);
 
 function toUuid(hex: string): string | undefined {
   const h = hex.replace(/-/g, '').toLowerCase();

@@ -38,6 +38,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** `POST /v1/errors`: errors from apps that use neither a Sentry nor an OpenTelemetry SDK. */
 export class NativeErrorsRoute implements IntakeRoute {
   readonly name = 'POST /v1/errors';
+  readonly source = 'native';
 
   constructor(private readonly settings: IngestSettings) {}
 

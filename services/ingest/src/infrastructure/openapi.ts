@@ -126,7 +126,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Sentry envelope endpoint (also without the trailing slash)',
           description:
             'Point an unmodified Sentry SDK at `http://<ingest key>@<host>:<port>/<any number>`. Any Content-Type; gzip, deflate or br bodies. ' +
-            '`event` items are errors, `session`/`sessions` release health, `client_report` SDK drop counts; other item types are skipped.',
+            '`event` items are errors, `session`/`sessions` release health, `client_report` SDK drop counts, `transaction` items and segment `span`s per-release request counts and durations; other item types are skipped.',
           security: [{ sentryAuth: [] }, { sentryKey: [] }, {}],
           parameters: [{ name: 'projectId', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d+$' }, description: 'Any number; the key decides the service.' }],
           requestBody: { required: true, content: { 'application/x-sentry-envelope': { schema: { type: 'string' } } } },

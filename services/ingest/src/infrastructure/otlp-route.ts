@@ -16,6 +16,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export class OtlpRoute implements IntakeRoute {
   readonly name = 'POST /v1/:signal';
+  readonly source = 'otlp';
 
   constructor(private readonly settings: IngestSettings) {}
 
