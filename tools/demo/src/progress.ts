@@ -34,6 +34,8 @@ export function progressLines(events: readonly ProgressEvent[]): ProgressLine[] 
   const lines: ProgressLine[] = [];
   const push = (e: ProgressEvent, text: string) => lines.push({ version: e.streamVersion, text });
   let samples = 0;
+  // A rollback sends the incident back to diagnosis: each DiagnosisRequested starts the next round.
+  let round = 1;
   for (const e of events) {
     const d = (e.data ?? {}) as Json;
     switch (e.type) {
@@ -46,7 +48,7 @@ export function progressLines(events: readonly ProgressEvent[]): ProgressLine[] 
         if (samples++ === 0) push(e, 'error recorded      first sample stored (stack, source-mapped frames, request)');
         break;
       case 'DiagnosisMade':
-        push(e, `diagnosed           ${firstLine(str(d.rootCause), 100)} [${str(d.source)}${d.ruleId ? ` ${str(d.ruleId)}` : ''}]`);
+        push(e, `${round > 1 ? 'diagnosed again    ' : 'diagnosed          '} ${firstLine(str(d.rootCause), 100)} [${str(d.source)}${d.ruleId ? ` ${str(d.ruleId)}` : ''}]${round > 1 ? ` (round ${round})` : ''}`);
         break;
       case 'DiagnosisFailed':
         push(e, `diagnosis FAILED    ${firstLine(str(d.reason))}`);
@@ -85,7 +87,11 @@ export function progressLines(events: readonly ProgressEvent[]): ProgressLine[] 
         push(e, `ROLLED BACK         at ${String(d.stage)} % (${str(d.cause)}): ${firstLine(str(d.reason), 100)}`);
         break;
       case 'DiagnosisRequested':
+        round++;
         push(e, `back to diagnosis   ${firstLine(str(d.reason), 110)}`);
+        break;
+      case 'IncidentReopened':
+        round = 1;
         break;
       case 'IncidentResolved':
         push(e, `resolved            ${str(d.resolution)}`);
