@@ -94,4 +94,23 @@ describe('processing accepted reports into incidents and counts', () => {
     expect(events.map((e) => e.type).filter((type) => type !== 'OccurrencesCounted')).toEqual(['IncidentOpened', 'ErrorRecorded', 'IncidentResolved', 'IncidentReopened', 'ErrorRecorded']);
     expect((await incidentsOf(t.store, t.pool, t.schema, service.name)).size).toBe(1);
   });
+
+  it('stores reports with NUL characters and lone surrogates and makes their strings safe in the incident events', async () => {
+    const service = await registerService(t.store, t.pool, t.schema);
+    const message = 'bad byte \u0000 and half a pair \ud83d in order 7';
+    const answer = await fetch(`${a.url}/v1/errors`, {
+      method: 'POST',
+      headers: { 'x-antibody-key': service.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'RangeError', message, release: 'shop@1', tags: { 'k\u0000': 'v\udfff' } }),
+    });
+    expect(answer.status).toBe(202);
+    await drained(t.pool, t.schema);
+    expect(Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake WHERE service = $1 AND failure IS NULL`, [service.name])).rows[0].n)).toBe(1);
+    const incidents = await incidentsOf(t.store, t.pool, t.schema, service.name);
+    const events = [...incidents.values()][0]!;
+    expect(events.map((e) => e.type)).toEqual(['IncidentOpened', 'ErrorRecorded']);
+    const sample = events[1]!.data as { exception: { value: string }; tags: Record<string, string> };
+    expect(sample.exception.value).toBe('bad byte \ufffd and half a pair \ufffd in order 7');
+    expect(sample.tags).toEqual({ 'k\ufffd': 'v\ufffd' });
+  });
 });

@@ -39,3 +39,27 @@ describe('createScrubber', () => {
     expect(() => scrub.value(root)).not.toThrow();
   });
 });
+
+describe('createScrubber text scanning', () => {
+  it('scrubs the same text the same way the first and every later time', () => {
+    const scrub = createScrubber();
+    const texts = ['  const total = items.reduce((s, i) => s + i.price, 0);', 'retry password=hunter2', 'from 10.1.2.3', 'from fe80::1'];
+    const first = texts.map(scrub.text);
+    expect(first).toEqual(['  const total = items.reduce((s, i) => s + i.price, 0);', `retry password=${FILTERED}`, `from ${FILTERED}`, `from ${FILTERED}`]);
+    expect(texts.map(scrub.text)).toEqual(first);
+  });
+
+  it('still finds what each pattern needs: upper-case words, full IPv6, cards with separators', () => {
+    const scrub = createScrubber();
+    expect(scrub.text('PASSWORD: hunter2')).toBe(`PASSWORD: ${FILTERED}`);
+    expect(scrub.text('peer 2001:0db8:85a3:0000:0000:8a2e:0370:7334 left')).toBe(`peer ${FILTERED} left`);
+    expect(scrub.text('card 4111-1111-1111-1111')).toBe(`card ${FILTERED}`);
+    expect(scrub.text('HTTPS://u:p@host/x')).toBe(`HTTPS://${FILTERED}@host/x`);
+  });
+
+  it('matches non-ASCII sensitive words however their letters are cased', () => {
+    const scrub = createScrubber({ extraSensitiveWords: ['σήμα'] });
+    expect(scrub.text('ΣΉΜΑ=abc')).toBe(`ΣΉΜΑ=${FILTERED}`);
+    expect(scrub.text('ςήμα=abc')).toBe(`ςήμα=${FILTERED}`);
+  });
+});

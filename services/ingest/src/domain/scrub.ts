@@ -52,6 +52,26 @@ const IPV6 = /(?<![\w:.])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa
 const SCHEME_CREDENTIAL = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi;
 
+const CLEAN_TEXTS = 4096;
+const CLEAN_TEXT_MAX_LENGTH = 512;
+
+/** Number of ASCII digits in `text`, counting up to `enough`. */
+function countDigits(text: string, enough: number): number {
+  let n = 0;
+  for (let i = 0; i < text.length && n < enough; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/** Occurrences of `char` in `text`, counting up to `enough`. */
+function countChar(text: string, char: string, enough: number): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i !== -1 && n < enough; i = text.indexOf(char, i + 1)) n++;
+  return n;
+}
+
 function luhn(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
@@ -91,15 +111,41 @@ export function createScrubber(config: ScrubbingConfig = {}): Scrubber {
     return words.some((w) => k.includes(w));
   };
 
+  // Each pattern runs only when the text holds what it needs to match (checked with plain string
+  // scans, much cheaper than the patterns): most context lines and messages hold none of it. The
+  // word scan is exact for ASCII words only (a case-insensitive pattern may match more forms of
+  // other letters), so with a non-ASCII word the pattern always runs.
+  const asciiWords = words.every((w) => /^[\x20-\x7e]*$/.test(w));
+  const apply = (input: string): string => {
+    let out = input;
+    const lower = input.toLowerCase();
+    if (input.includes('://')) out = out.replace(URL_CREDENTIALS, `$1${FILTERED}@`);
+    if (!asciiWords || words.some((w) => lower.includes(w))) out = out.replace(inlineSecret, `$1${FILTERED}`);
+    if (lower.includes('bearer') || lower.includes('basic') || lower.includes('token')) out = out.replace(SCHEME_CREDENTIAL, `$1 ${FILTERED}`);
+    if (countDigits(out, 13) >= 13) {
+      out = out.replace(CARD, (match) => {
+        const digits = match.replace(/[ -]/g, '');
+        return digits.length >= 13 && digits.length <= 19 && luhn(digits) ? FILTERED : match;
+      });
+    }
+    if (removeIps) {
+      if (out.includes('.')) out = out.replace(IPV4, FILTERED);
+      if (out.includes('::') || countChar(out, ':', 7) >= 7) out = out.replace(IPV6, FILTERED);
+    }
+    return out;
+  };
+
+  // Source context lines repeat across the occurrences of a bug: short texts found clean are
+  // remembered (a bounded set, emptied when full). Texts that held something to scrub are not, so
+  // no secret is kept in memory longer than its request.
+  const clean = new Set<string>();
   const text = (input: string): string => {
-    let out = input.replace(URL_CREDENTIALS, `$1${FILTERED}@`);
-    out = out.replace(inlineSecret, `$1${FILTERED}`);
-    out = out.replace(SCHEME_CREDENTIAL, `$1 ${FILTERED}`);
-    out = out.replace(CARD, (match) => {
-      const digits = match.replace(/[ -]/g, '');
-      return digits.length >= 13 && digits.length <= 19 && luhn(digits) ? FILTERED : match;
-    });
-    if (removeIps) out = out.replace(IPV4, FILTERED).replace(IPV6, FILTERED);
+    if (clean.has(input)) return input;
+    const out = apply(input);
+    if (out === input && input.length <= CLEAN_TEXT_MAX_LENGTH) {
+      if (clean.size >= CLEAN_TEXTS) clean.clear();
+      clean.add(input);
+    }
     return out;
   };
 

@@ -15,6 +15,9 @@ export class IntakeUnavailableError extends Error {
   readonly code = 'INTAKE_UNAVAILABLE' as const;
 }
 
+/** Postgres allows 65,535 parameters per statement; 7 per row. */
+const MAX_ROWS_PER_STATEMENT = 5000;
+
 interface Waiting {
   rows: readonly IntakeRow[];
   resolve: () => void;
@@ -33,7 +36,7 @@ interface Waiting {
 export class IntakeWriter {
   private queue: Waiting[] = [];
   private inFlight = 0;
-  private readonly sql: string;
+  private readonly table: string;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -42,11 +45,7 @@ export class IntakeWriter {
     private readonly maxBatchRows = 500,
     private readonly maxConcurrentWrites = 3,
   ) {
-    const s = quoteSchema(schema);
-    this.sql = `INSERT INTO ${s}.ingest_intake (id, service, kind, payload, traceparent, tracestate, received_at)
-      SELECT x.id, x.service, x.kind, x.payload, x.traceparent, x.tracestate, x.received_at
-      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, service text, kind text, payload jsonb, traceparent text, tracestate text, received_at timestamptz)
-      ON CONFLICT (id) DO NOTHING`;
+    this.table = `${quoteSchema(schema)}.ingest_intake`;
   }
 
   /** Called after each committed batch (the local processor wakes up on it). */
@@ -81,23 +80,23 @@ export class IntakeWriter {
   }
 
   private async flush(batch: readonly Waiting[]): Promise<void> {
-    const records = batch.flatMap((waiting) =>
-      waiting.rows.map((row) => ({
-        id: row.report.eventId,
-        service: row.report.service,
-        kind: row.report.kind,
-        payload: row.report,
-        traceparent: row.traceparent ?? null,
-        tracestate: row.tracestate ?? null,
-        received_at: row.report.receivedAt,
-      })),
-    );
     // A batch may hold the same id twice (an envelope retried concurrently); ON CONFLICT cannot
     // touch one row twice in a statement, so keep the first.
     const seen = new Set<string>();
-    const unique = records.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+    const params: Array<string | null> = [];
+    for (const waiting of batch) {
+      for (const row of waiting.rows) {
+        const { report } = row;
+        if (seen.has(report.eventId)) continue;
+        seen.add(report.eventId);
+        // Stored as JSON text: JSON.stringify escapes NUL and lone surrogates, so any report is valid
+        // text for Postgres; the processor parses it (and makes such strings safe for jsonb events).
+        params.push(report.eventId, report.service, report.kind, JSON.stringify(report), row.traceparent ?? null, row.tracestate ?? null, report.receivedAt);
+      }
+    }
     try {
-      await this.pool.query(this.sql, [JSON.stringify(unique, postgresSafe)]);
+      if (seen.size <= MAX_ROWS_PER_STATEMENT) await this.pool.query(this.insert(seen.size), params);
+      else await this.insertInChunks(params);
     } catch (error) {
       const failure = new IntakeUnavailableError(`could not store reports: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       for (const waiting of batch) waiting.reject(failure);
@@ -106,11 +105,38 @@ export class IntakeWriter {
     for (const waiting of batch) waiting.resolve();
     for (const listener of this.listeners) listener();
   }
-}
 
-/** jsonb refuses NUL characters and lone surrogates; untrusted strings are made safe, not rejected. */
-function postgresSafe(_key: string, value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed();
-  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\uFFFD') : wellFormed;
+  /** A batch over one statement's parameter limit (a huge OTLP export): several INSERTs, one transaction. */
+  private async insertInChunks(params: ReadonlyArray<string | null>): Promise<void> {
+    const client = await this.pool.connect();
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      for (let start = 0; start < params.length; start += MAX_ROWS_PER_STATEMENT * 7) {
+        const chunk = params.slice(start, start + MAX_ROWS_PER_STATEMENT * 7);
+        await client.query(this.insert(chunk.length / 7), chunk);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(lost);
+    }
+  }
+
+  /**
+   * `INSERT … VALUES (…), (…)` for `rows` rows of 7 parameters: plain text parameters, so there is
+   * no JSON or array literal to build in Node nor to parse in Postgres.
+   */
+  private insert(rows: number): string {
+    const values: string[] = [];
+    for (let p = 0; p < rows * 7; p += 7) values.push(`($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}::timestamptz)`);
+    return `INSERT INTO ${this.table} (id, service, kind, body, traceparent, tracestate, received_at) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
+  }
 }

@@ -173,12 +173,12 @@ export class IntakeProcessor {
   }
 
   private async claim(client: PoolClient, limit: number): Promise<IntakeRecord[]> {
-    const result = await client.query<IntakeRecord>(
-      `SELECT id, kind, payload, traceparent, tracestate FROM ${this.s}.ingest_intake
+    const result = await client.query<{ id: string; kind: IntakeReport['kind']; body: string; traceparent: string | null; tracestate: string | null }>(
+      `SELECT id, kind, coalesce(body, payload::text) AS body, traceparent, tracestate FROM ${this.s}.ingest_intake
        WHERE processed_at IS NULL ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit],
     );
-    return result.rows;
+    return result.rows.map((row) => ({ id: row.id, kind: row.kind, payload: parseReport(row.body), traceparent: row.traceparent, tracestate: row.tracestate }));
   }
 
   private async apply(client: PoolClient, rows: readonly IntakeRecord[]): Promise<void> {
@@ -422,6 +422,32 @@ export class IntakeProcessor {
       client.release(lost);
     }
   }
+}
+
+// JSON escapes of NUL and of UTF-16 surrogates (a lone one is not valid in jsonb text).
+const UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/**
+ * Parses a stored report. Strings with NUL characters or lone surrogates (valid in the stored JSON
+ * text, refused by jsonb, which incident events are stored as) are made safe, in values and keys:
+ * NUL becomes U+FFFD and lone surrogates are replaced as `toWellFormed` does. Untrusted strings are
+ * made safe, not rejected.
+ */
+function parseReport(body: string): IntakeReport {
+  const parsed = JSON.parse(body) as IntakeReport;
+  return UNSAFE_ESCAPE.test(body) ? (jsonbSafe(parsed) as IntakeReport) : parsed;
+}
+
+function jsonbSafe(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed();
+    return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\uFFFD') : wellFormed;
+  }
+  if (Array.isArray(value)) return value.map(jsonbSafe);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) out[jsonbSafe(key) as string] = jsonbSafe(v);
+  return out;
 }
 
 /** A failure caused by a row's content (not by Postgres being away): isolate the row. */

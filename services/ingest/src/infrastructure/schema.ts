@@ -5,7 +5,8 @@ import type { Pool } from 'pg';
  * Creates ingest's tables (idempotent; run at start, safe with several instances racing thanks to
  * an advisory lock). They live in the event store's schema, prefixed `ingest_`:
  *
- * - `ingest_intake`: the durable inbox. A report is acknowledged only after its row committed; the
+ * - `ingest_intake`: the durable inbox (the report as JSON text in `body`; `payload` jsonb in rows
+ *   written by earlier versions). A report is acknowledged only after its row committed; the
  *   processor marks it processed in the same transaction as its counts, so each accepted report is
  *   counted exactly once. Processed rows are kept for INGEST_KEEP_PROCESSED_HOURS (deduplication of
  *   client retries by id), then deleted.
@@ -79,6 +80,10 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
       );
       -- Added after the first release (a constant default: no table rewrite).
       ALTER TABLE ${s}.ingest_release_counts ADD COLUMN IF NOT EXISTS request_duration_histogram bigint[] NOT NULL DEFAULT '{}';
+      -- Reports are stored as JSON text in body (cheaper to write and read than jsonb, and the
+      -- processor parses them anyway); rows written before keep their jsonb payload.
+      ALTER TABLE ${s}.ingest_intake ADD COLUMN IF NOT EXISTS body text;
+      ALTER TABLE ${s}.ingest_intake ALTER COLUMN payload DROP NOT NULL;
       CREATE TABLE IF NOT EXISTS ${s}.ingest_client_drops (
         service text NOT NULL,
         reason text NOT NULL,
