@@ -23,5 +23,7 @@ export const deployerConfigSchema = baseServiceConfigSchema.extend({
   DEPLOYER_SLACK_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_MAX_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** Where the webhook adapter reads per-release counts (ingest's GET /v1/releases/counts), unless a service sets its own. */
+  DEPLOYER_INGEST_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type DeployerConfig = z.infer<typeof deployerConfigSchema>;
