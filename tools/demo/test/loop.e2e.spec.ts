@@ -10,8 +10,11 @@
 //    the only thing faked — a local server speaking the OpenAI wire protocol, driven through the
 //    real SDK — and its scripted answer stops the crash but makes every quote slow (a synchronous
 //    wait). The application's tests do not time anything, so validation passes; only production
-//    traffic can show it: the canary judge must roll it back and send the incident back to diagnosis,
-//    where it ends escalated to a person with the reason.
+//    traffic can show it: the canary judge must roll it back and send the incident back to diagnosis.
+//    The analyzer diagnoses it again; the patcher, with no template for this rule, asks the model
+//    again, telling it which change failed and why. This scripted model knows only the one fix and
+//    answers it again, so the patcher refuses to repeat it: the incident ends escalated at the
+//    patch step, naming the rolled-back patch.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startFakeOpenAi, type FakeChatRequest, type FakeChatReply, type FakeOpenAi } from '@antibody/fix-kit/testing';
@@ -118,46 +121,64 @@ it('heals a template-fixable bug end to end: rolled out, committed with its regr
   expect(verify.status).toBe(0);
 });
 
-it('rolls back a validated but slow LLM fix on canary evidence; back at diagnosis the incident ends escalated with the reason', async () => {
+it('rolls back a validated but slow LLM fix on canary evidence; diagnosed again, the same fix is refused and the incident ends escalated naming it', async () => {
   // The team merges the first fix (a person's step), so the next fix builds on it.
   const merged = loop.store.readAll({ limit: 100_000 }).then(({ events }) => events.find((e) => e.type === 'FixCommitted')?.data as { branch: string });
   git('merge', '--ff-only', '--quiet', (await merged).branch);
   git('push', '--quiet', 'origin', 'main');
   const bug = bugById('empty-cart');
   const since = BigInt((await loop.store.readAll({ limit: 100_000 })).events.at(-1)?.globalPosition ?? 0);
+  const requestsBefore = model.requests.length;
   const tripped = await loop.trip(bug);
   expect(tripped.status).toBe(500);
   const opened = await loop.incidentFor(bug, Date.now() + 60_000, since);
-  // Bounded wait for the judge: the rollout must end in RolledBack, followed by DiagnosisRequested.
+  // Bounded wait for the judge and the second round: the rollout must end in RolledBack, the round after it in an escalation.
   let events = (await loop.store.readStream(opened.streamId)).events;
   await waitFor(
     async () => {
       events = (await loop.store.readStream(opened.streamId)).events;
       return events.some((e) => ['RolloutCompleted', 'IncidentEscalated'].includes(e.type));
     },
-    { timeoutMs: 180_000, description: `the rollback of the slow fix (${lines.slice(-5).join(' | ')})` },
+    { timeoutMs: 180_000, description: `the rollback of the slow fix and the second round (${lines.slice(-5).join(' | ')})` },
   );
   for (const l of progressLines(events)) lines.push(l.text);
-  const proposed = events.find((e) => e.type === 'PatchProposed')?.data as { patchId: string; source: string; model: string };
-  expect(proposed.source).toBe('llm');
-  expect(model.requests.length).toBeGreaterThan(0);
-  expect(types(events)).toEqual(expect.arrayContaining(['LlmCallMetered', 'PatchValidated', 'FixCommitted', 'RolloutStarted', 'RolledBack', 'DiagnosisRequested']));
   expect(types(events)).not.toContain('RolloutCompleted');
-  const rolledBack = events.find((e) => e.type === 'RolledBack')?.data as { patchId: string; cause: string; evidence: { logEValue?: { latency: number } } };
+
+  // Round 1: the model's fix is validated, rolled out, and rolled back on latency.
+  const requestedAt = types(events).indexOf('DiagnosisRequested');
+  expect(requestedAt).toBeGreaterThan(0);
+  const round1 = events.slice(0, requestedAt);
+  const round2 = events.slice(requestedAt + 1);
+  expect(types(round1)).toEqual(expect.arrayContaining(['DiagnosisMade', 'LlmCallMetered', 'PatchProposed', 'PatchValidated', 'FixCommitted', 'RolloutStarted', 'RolledBack']));
+  const proposed = round1.find((e) => e.type === 'PatchProposed')?.data as { patchId: string; source: string; diff: string };
+  expect(proposed.source).toBe('llm');
+  const rolledBack = round1.find((e) => e.type === 'RolledBack')?.data as { patchId: string; cause: string; stage: number };
   expect(rolledBack.patchId).toBe(proposed.patchId);
   expect(rolledBack.cause).toBe('latency-regression');
-  const requested = events.find((e) => e.type === 'DiagnosisRequested')?.data as { excludePatchIds: string[]; step: string };
-  expect(requested).toMatchObject({ step: 'rollout', excludePatchIds: [proposed.patchId] });
+  expect(events[requestedAt]?.data).toMatchObject({ step: 'rollout', excludePatchIds: [proposed.patchId] });
 
-  // The analyzer answers the request for a new diagnosis: the same error would get the same
-  // diagnosis, so the incident ends escalated to a person, naming the rolled-back patch and why.
+  // Round 2: the analyzer diagnoses the recorded sample again (same rule), noting the excluded patch.
+  const short = proposed.patchId.slice(0, 8);
+  const healing = ['DiagnosisMade', 'DiagnosisFailed', 'LlmCallMetered', 'PatchProposed', 'PatchFailed', 'PatchValidated', 'PatchRejected', 'RolloutStarted', 'IncidentEscalated'];
+  expect(types(round2).filter((type) => healing.includes(type))).toEqual(['DiagnosisMade', 'LlmCallMetered', 'PatchFailed', 'IncidentEscalated']);
+  const again = round2.find((e) => e.type === 'DiagnosisMade')?.data as { ruleId: string; notes: string[] };
+  expect(again.ruleId).toBe((round1.find((e) => e.type === 'DiagnosisMade')?.data as { ruleId: string }).ruleId);
+  expect(again.notes).toContain(`diagnosed again after a rollback (round 1 of at most 3): patch ${short} excluded`);
+  // The model is asked once per round; the second time it is told which change failed and why.
+  const asked = model.requests.slice(requestsBefore);
+  expect(asked).toHaveLength(2);
+  expect(JSON.parse(asked[0]!.messages[1]!.content)).not.toHaveProperty('failedFixes');
+  const told = (JSON.parse(asked[1]!.messages[1]!.content) as { failedFixes: { diff: string; outcome: string }[] }).failedFixes;
+  expect(told).toEqual([{ diff: proposed.diff, outcome: expect.stringMatching(new RegExp(`^rolled back at ${rolledBack.stage}% \\(latency-regression\\): `)) }]);
+  // It answers with the same change: the patcher refuses to propose it again, and the incident ends escalated naming it.
   const escalated = events.filter((e) => e.type === 'IncidentEscalated');
   expect(escalated).toHaveLength(1);
-  expect(types(events).indexOf('IncidentEscalated')).toBeGreaterThan(types(events).indexOf('DiagnosisRequested'));
-  const reason = (escalated[0]?.data as { reason: string; step: string }).reason;
-  expect(reason).toContain(`patch ${proposed.patchId.slice(0, 8)}`);
-  expect(reason).toMatch(/rolled back at \d+%: .*\(latency-regression\)/);
-  expect(loopOutcome(events)).toMatchObject({ status: 'stopped', stage: 'escalated at diagnosis' });
+  const { reason, step } = escalated[0]?.data as { reason: string; step: string };
+  expect(step).toBe('patch');
+  expect(reason).toMatch(new RegExp(`^no patch: no template of rule reduce-empty-array fits .*; the (small|large) tier's answer repeats patch ${short} \\(rolled back at ${rolledBack.stage}% \\(latency-regression\\): .*\\): the same change is not proposed again$`));
+  expect(events.filter((e) => e.type === 'PatchProposed')).toHaveLength(1);
+  expect(events.filter((e) => e.type === 'RolloutStarted')).toHaveLength(1);
+  expect(loopOutcome(events)).toEqual({ status: 'stopped', stage: 'escalated at patch', reason });
 
   // All traffic is back on the previous stable release, where the empty cart still fails.
   const status = (await (await fetch(`${loop.fleetStatusUrl}/status`)).json()) as { stableRelease: string; canaryRelease: string | null };
