@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Pool } from 'pg';
@@ -67,6 +68,67 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('listening\\n'));
 `;
 
+interface ProcStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly comm: string;
+  /** utime + stime, s */
+  readonly own: number;
+  /** cutime + cstime (reaped children), s */
+  readonly children: number;
+}
+
+function procStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    // After "pid (comm) ": state ppid … utime stime cutime cstime are fields 3-based 1, 11, 12, 13, 14 (clock ticks, 100/s).
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(fields[1]), comm, own: (Number(fields[11]) + Number(fields[12])) / 100, children: (Number(fields[13]) + Number(fields[14])) / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux; undefined elsewhere);
+ * with `tree`, those of its descendants too (live ones and reaped ones), e.g. all of Postgres.
+ * CPU time per envelope is what the machine's other load inflates least, so it is reported next to
+ * the throughput figures.
+ */
+function cpuSeconds(pid: number | undefined, tree = false): number | undefined {
+  if (pid === undefined) return undefined;
+  const root = procStat(pid);
+  if (!root) return undefined;
+  if (!tree) return root.own;
+  const all = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((name) => procStat(Number(name))).filter((p): p is ProcStat => p !== undefined);
+  const below = new Set([pid]);
+  let total = root.own + root.children;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (!below.has(p.pid) && below.has(p.ppid)) {
+        below.add(p.pid);
+        total += p.own + p.children;
+        grew = true;
+      }
+    }
+  }
+  return total;
+}
+
+/** The embedded Postgres server: the `postgres` child of this process (undefined when not embedded or not on Linux). */
+function embeddedPostgresPid(): number | undefined {
+  try {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map((name) => procStat(Number(name)))
+      .find((p) => p !== undefined && p.ppid === process.pid && p.comm === 'postgres')?.pid;
+  } catch {
+    return undefined;
+  }
+}
+
 function spawnProcess(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -112,7 +174,9 @@ export async function main(): Promise<void> {
   const port = await freePort();
   // INGEST_BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the service under load.
   const nodeArgs = (process.env['INGEST_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  const ingest = spawnProcess([...nodeArgs, join(ROOT, 'services', 'ingest', 'dist', 'main.js')], {
+  // INGEST_BENCH_MAIN runs another build of ingest (e.g. an older commit's, for an A/B comparison).
+  const main = process.env['INGEST_BENCH_MAIN'] ?? join(ROOT, 'services', 'ingest', 'dist', 'main.js');
+  const ingest = spawnProcess([...nodeArgs, main], {
     DATABASE_URL: infrastructure.databaseUrl,
     ANTIBODY_SCHEMA: schema,
     PORT: String(port),
@@ -165,14 +229,22 @@ export async function main(): Promise<void> {
         description: 'the intake backlog to be processed',
       });
     process.stderr.write(`ingest: ${MAX_SECONDS}s at full load…\n`);
+    const postgresPid = embeddedPostgresPid();
+    const ingestCpuBefore = cpuSeconds(ingest.child.pid);
+    const postgresCpuBefore = cpuSeconds(postgresPid, true);
     const maxRun = await drive(ingestUrl, headers, MAX_SECONDS);
     // Saturation leaves a backlog for the processor; latency at 1,000/s is measured once it is
     // digested, as the steady state the goal describes.
     const started = Date.now();
     await backlogDrained();
     const drainSeconds = (Date.now() - started) / 1000;
+    // CPU of accepting and of processing the full-load phase's envelopes (until its backlog is digested).
+    const ingestCpu = (cpuSeconds(ingest.child.pid) ?? Number.NaN) - (ingestCpuBefore ?? Number.NaN);
+    const postgresCpu = (cpuSeconds(postgresPid, true) ?? Number.NaN) - (postgresCpuBefore ?? Number.NaN);
     process.stderr.write(`bare node:http: ${BARE_SECONDS}s at full load…\n`);
+    const bareCpuBefore = cpuSeconds(bare.child.pid);
     const bareRun = await drive(`http://127.0.0.1:${barePort}`, headers, BARE_SECONDS);
+    const bareCpu = (cpuSeconds(bare.child.pid) ?? Number.NaN) - (bareCpuBefore ?? Number.NaN);
     process.stderr.write(`ingest: ${LATENCY_SECONDS}s at 1,000 envelopes/s…\n`);
     const latencyRun = await drive(ingestUrl, headers, LATENCY_SECONDS, 1000);
 
@@ -195,6 +267,17 @@ export async function main(): Promise<void> {
         p50_ms: { value: latencyRun.latency.p50, unit: 'ms', note: `at ${(latencyRun['2xx'] / LATENCY_SECONDS).toFixed(0)} envelopes/s offered 1000/s for ${LATENCY_SECONDS}s` },
         p99_ms: { value: latencyRun.latency.p99, unit: 'ms', goal: '<= 50' },
         lost: { value: acknowledged + warmUps - counted - failed, unit: 'reports', goal: '0', note: `acknowledged ${acknowledged} (+${warmUps} warm-up), counted ${counted}, failed ${failed}` },
+        ingest_cpu_ms_per_envelope: {
+          value: (ingestCpu * 1000) / maxRun['2xx'],
+          unit: 'ms',
+          note: 'CPU time of the ingest process per envelope of the full-load phase: accepting it and processing it (until the backlog is digested)',
+        },
+        postgres_cpu_ms_per_envelope: {
+          value: (postgresCpu * 1000) / maxRun['2xx'],
+          unit: 'ms',
+          note: 'CPU time of the embedded Postgres (all its processes) per envelope of the full-load phase, storing and processing it; NaN when not embedded',
+        },
+        bare_cpu_ms_per_envelope: { value: (bareCpu * 1000) / bareRun['2xx'], unit: 'ms', note: 'CPU time of the bare server per envelope, same run' },
         drain_s: { value: drainSeconds, unit: 's', note: 'time for the processor to finish the backlog after the full-load phase' },
       },
       {

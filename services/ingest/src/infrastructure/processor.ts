@@ -18,7 +18,7 @@ export interface ProcessorOptions {
   readonly producer: Producer;
   readonly samplesPerIncident: number;
   readonly bucketSeconds: number;
-  /** Rows per transaction (default 200). */
+  /** Rows per transaction (default 500). */
   readonly batchSize?: number;
   /** Poll when not woken (default 250 ms). */
   readonly pollIntervalMs?: number;
@@ -133,7 +133,7 @@ export class IntakeProcessor {
   /** Claims and processes up to one batch; returns how many rows it handled. */
   async processBatch(): Promise<number> {
     const rows = await this.inTransaction(async (client) => {
-      const claimed = await this.claim(client, this.options.batchSize ?? 200);
+      const claimed = await this.claim(client, this.options.batchSize ?? 500);
       if (claimed.length > 0) await this.apply(client, claimed);
       return claimed;
     }).catch(async (error: unknown) => {
@@ -148,7 +148,7 @@ export class IntakeProcessor {
   private async isolate(cause: unknown): Promise<IntakeRecord[]> {
     this.options.onError?.(cause, 'a batch failed; retrying its rows one by one');
     const done: IntakeRecord[] = [];
-    for (let i = 0; i < (this.options.batchSize ?? 200); i++) {
+    for (let i = 0; i < (this.options.batchSize ?? 500); i++) {
       let claimedRow: IntakeRecord | undefined;
       try {
         const rows = await this.inTransaction(async (client) => {
@@ -243,15 +243,28 @@ export class IntakeProcessor {
       }
     }
 
-    // A fixed order of locks (fingerprints, then counters) keeps concurrent instances deadlock-free.
-    for (const key of [...groups.keys()].sort()) await this.applyGroup(client, groups.get(key)!);
-    for (const key of [...releases.keys()].sort()) {
-      const [service, release, environment, bucket] = JSON.parse(key) as [string, string, string, string];
-      const d = releases.get(key)!;
+    // A fixed order of locks (fingerprints, then counters, each sorted) keeps concurrent instances
+    // deadlock-free. Each table gets one statement per batch, whatever the number of fingerprints.
+    await this.applyGroups(client, [...groups.keys()].sort().map((key) => groups.get(key)!));
+    const releaseKeys = [...releases.keys()].sort();
+    if (releaseKeys.length > 0) {
+      const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+      for (const key of releaseKeys) {
+        const [service, release, environment, bucket] = JSON.parse(key) as [string, string, string, string];
+        const d = releases.get(key)!;
+        const values = [service, release, environment, bucket, this.options.bucketSeconds, d.errors, d.requests, d.requestErrors, d.durationMsSum,
+          d.sessionsOk, d.sessionsErrored, d.sessionsCrashed, d.sessionsAbnormal, `{${d.durationHistogram.join(',')}}`];
+        values.forEach((value, i) => columns[i]!.push(value));
+      }
       await client.query(
         `INSERT INTO ${this.s}.ingest_release_counts AS c (service, release, environment, bucket_start, bucket_seconds, errors, requests, request_errors,
            request_duration_ms_sum, sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, request_duration_histogram)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::bigint[])
+         SELECT service, release, environment, bucket_start, bucket_seconds, errors, requests, request_errors, request_duration_ms_sum,
+           sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, histogram::bigint[]
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::bigint[], $7::bigint[], $8::bigint[], $9::float8[],
+           $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+           AS x(service, release, environment, bucket_start, bucket_seconds, errors, requests, request_errors, request_duration_ms_sum,
+             sessions_ok, sessions_errored, sessions_crashed, sessions_abnormal, histogram)
          ON CONFLICT (service, release, environment, bucket_start) DO UPDATE SET
            errors = c.errors + EXCLUDED.errors, requests = c.requests + EXCLUDED.requests, request_errors = c.request_errors + EXCLUDED.request_errors,
            request_duration_ms_sum = c.request_duration_ms_sum + EXCLUDED.request_duration_ms_sum,
@@ -260,8 +273,7 @@ export class IntakeProcessor {
            sessions_ok = c.sessions_ok + EXCLUDED.sessions_ok,
            sessions_errored = c.sessions_errored + EXCLUDED.sessions_errored, sessions_crashed = c.sessions_crashed + EXCLUDED.sessions_crashed,
            sessions_abnormal = c.sessions_abnormal + EXCLUDED.sessions_abnormal`,
-        [service, release, environment, bucket, this.options.bucketSeconds, d.errors, d.requests, d.requestErrors, d.durationMsSum,
-          d.sessionsOk, d.sessionsErrored, d.sessionsCrashed, d.sessionsAbnormal, d.durationHistogram],
+        columns,
       );
     }
     for (const key of [...drops.keys()].sort()) {
@@ -288,30 +300,82 @@ export class IntakeProcessor {
     return { report: mapped, grouping };
   }
 
-  private async applyGroup(client: PoolClient, occurrences: Array<Occurrence & { row: IntakeRecord }>): Promise<void> {
-    const first = occurrences[0]!;
-    const { service, receivedAt } = first.report;
-    const { fingerprint, basis } = first.grouping;
-    const newIncidentId = randomUUID();
-    const inserted = await client.query(
+  /**
+   * The error occurrences of a batch, grouped by (service, fingerprint) and sorted: fingerprints are
+   * created or locked, the incident decisions made and their events appended, then fingerprint
+   * state and per-incident bucket counts written — one statement per step for all groups.
+   */
+  private async applyGroups(client: PoolClient, groups: ReadonlyArray<ReadonlyArray<Occurrence & { row: IntakeRecord }>>): Promise<void> {
+    if (groups.length === 0) return;
+    const services = groups.map((g) => g[0]!.report.service);
+    const fingerprints = groups.map((g) => g[0]!.grouping.fingerprint);
+    const newIds = groups.map(() => randomUUID());
+    // New fingerprints are inserted (locked by the insert); known ones are then locked, in key order.
+    const inserted = await client.query<{ service: string; fingerprint: string }>(
       `INSERT INTO ${this.s}.ingest_fingerprints (service, fingerprint, incident_id, status, samples, basis, first_seen, last_seen)
-       VALUES ($1, $2, $3, 'open', 0, $4, $5, $5) ON CONFLICT (service, fingerprint) DO NOTHING`,
-      [service, fingerprint, newIncidentId, basis, receivedAt],
+       SELECT service, fingerprint, incident_id, 'open', 0, basis, seen, seen
+       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS x(service, fingerprint, incident_id, basis, seen, n)
+       ORDER BY n
+       ON CONFLICT (service, fingerprint) DO NOTHING RETURNING service, fingerprint`,
+      [services, fingerprints, newIds, groups.map((g) => g[0]!.grouping.basis), groups.map((g) => g[0]!.report.receivedAt)],
     );
-    let state: FingerprintState | undefined;
-    if (inserted.rowCount === 0) {
-      const existing = await client.query<{ incident_id: string; status: 'open' | 'resolved'; samples: number }>(
-        `SELECT incident_id, status, samples FROM ${this.s}.ingest_fingerprints WHERE service = $1 AND fingerprint = $2 FOR UPDATE`,
-        [service, fingerprint],
+    const key = (service: string, fingerprint: string) => `${service}\u0000${fingerprint}`;
+    const isNew = new Set(inserted.rows.map((r) => key(r.service, r.fingerprint)));
+    const known = groups.map((_, i) => i).filter((i) => !isNew.has(key(services[i]!, fingerprints[i]!)));
+    const states = new Map<string, FingerprintState>();
+    if (known.length > 0) {
+      const locked = await client.query<{ service: string; fingerprint: string; incident_id: string; status: 'open' | 'resolved'; samples: number }>(
+        `SELECT f.service, f.fingerprint, f.incident_id, f.status, f.samples FROM ${this.s}.ingest_fingerprints f
+         JOIN unnest($1::text[], $2::text[]) AS x(service, fingerprint) ON f.service = x.service AND f.fingerprint = x.fingerprint
+         ORDER BY f.service, f.fingerprint FOR UPDATE OF f`,
+        [known.map((i) => services[i]), known.map((i) => fingerprints[i])],
       );
-      const row = existing.rows[0];
-      if (!row) throw new Error(`fingerprint ${fingerprint} of ${service} vanished while locked`);
-      state = { incidentId: row.incident_id, status: row.status, samples: row.samples };
+      for (const row of locked.rows) states.set(key(row.service, row.fingerprint), { incidentId: row.incident_id, status: row.status, samples: row.samples });
+      const missing = known.find((i) => !states.has(key(services[i]!, fingerprints[i]!)));
+      if (missing !== undefined) throw new Error(`fingerprint ${fingerprints[missing]} of ${services[missing]} vanished while locked`);
     }
-    const decision = decideOccurrences(state, occurrences, { samplesPerIncident: this.options.samplesPerIncident, newIncidentId });
-    const streamId = `incident-${decision.incidentId}`;
 
-    // Events of one occurrence are appended together, under the trace of the request that brought it.
+    const updates: Array<{ service: string; fingerprint: string; status: string; samples: number; last: string; occurrences: number }> = [];
+    const counts = new Map<string, number>();
+    for (let g = 0; g < groups.length; g++) {
+      const occurrences = groups[g]!;
+      const state = states.get(key(services[g]!, fingerprints[g]!));
+      const decision = decideOccurrences(state, occurrences, { samplesPerIncident: this.options.samplesPerIncident, newIncidentId: newIds[g]! });
+      await this.appendDecision(client, decision);
+      updates.push({
+        service: services[g]!,
+        fingerprint: fingerprints[g]!,
+        status: decision.next.status,
+        samples: decision.next.samples,
+        last: occurrences.reduce((latest, o) => (o.report.receivedAt > latest ? o.report.receivedAt : latest), occurrences[0]!.report.receivedAt),
+        occurrences: occurrences.length,
+      });
+      for (const o of occurrences) {
+        const bucketKey = JSON.stringify([decision.incidentId, bucketStart(o.report.receivedAt, this.options.bucketSeconds)]);
+        counts.set(bucketKey, (counts.get(bucketKey) ?? 0) + 1);
+      }
+    }
+
+    await client.query(
+      `UPDATE ${this.s}.ingest_fingerprints f SET status = x.status, samples = x.samples, last_seen = GREATEST(f.last_seen, x.last), occurrences = f.occurrences + x.occurrences
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::bigint[]) AS x(service, fingerprint, status, samples, last, occurrences)
+       WHERE f.service = x.service AND f.fingerprint = x.fingerprint`,
+      [updates.map((u) => u.service), updates.map((u) => u.fingerprint), updates.map((u) => u.status), updates.map((u) => u.samples), updates.map((u) => u.last), updates.map((u) => u.occurrences)],
+    );
+    const countKeys = [...counts.keys()].sort();
+    const parsed = countKeys.map((k) => JSON.parse(k) as [string, string]);
+    await client.query(
+      `INSERT INTO ${this.s}.ingest_incident_counts AS c (incident_id, bucket_start, bucket_seconds, count)
+       SELECT incident_id, bucket_start, $3, count FROM unnest($1::uuid[], $2::timestamptz[], $4::bigint[]) WITH ORDINALITY AS x(incident_id, bucket_start, count, n)
+       ORDER BY n
+       ON CONFLICT (incident_id, bucket_start) DO UPDATE SET count = c.count + EXCLUDED.count`,
+      [parsed.map((p) => p[0]), parsed.map((p) => p[1]), this.options.bucketSeconds, countKeys.map((k) => counts.get(k))],
+    );
+  }
+
+  /** Appends a decision's events; those of one occurrence together, under the trace of the request that brought it. */
+  private async appendDecision(client: PoolClient, decision: ReturnType<typeof decideOccurrences>): Promise<void> {
+    const streamId = `incident-${decision.incidentId}`;
     let index = 0;
     while (index < decision.events.length) {
       const occurrence = decision.events[index]!.occurrence as Occurrence & { row: IntakeRecord };
@@ -328,25 +392,6 @@ export class IntakeProcessor {
           expectedVersion: opening ? 'no-stream' : 'any',
           client,
         }),
-      );
-    }
-
-    const last = occurrences[occurrences.length - 1]!.report.receivedAt;
-    await client.query(
-      `UPDATE ${this.s}.ingest_fingerprints SET status = $3, samples = $4, last_seen = GREATEST(last_seen, $5), occurrences = occurrences + $6
-       WHERE service = $1 AND fingerprint = $2`,
-      [service, fingerprint, decision.next.status, decision.next.samples, last, occurrences.length],
-    );
-    const buckets = new Map<string, number>();
-    for (const o of occurrences) {
-      const bucket = bucketStart(o.report.receivedAt, this.options.bucketSeconds);
-      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
-    }
-    for (const [bucket, count] of [...buckets.entries()].sort()) {
-      await client.query(
-        `INSERT INTO ${this.s}.ingest_incident_counts AS c (incident_id, bucket_start, bucket_seconds, count) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (incident_id, bucket_start) DO UPDATE SET count = c.count + EXCLUDED.count`,
-        [decision.incidentId, bucket, this.options.bucketSeconds, count],
       );
     }
   }
