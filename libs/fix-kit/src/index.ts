@@ -28,6 +28,7 @@ export { LEDGER_SUBSCRIPTION, migrateFixLedger, startFixLedger } from './ledger'
 export type { FixLedger } from './ledger';
 export {
   budgetRefusal,
+  exceededBudget,
   checkLlmPatch,
   costOf,
   diagnosisPrompt,
@@ -42,7 +43,7 @@ export {
   SENSITIVE_PATH,
   TIERS,
 } from './llm';
-export type { Budgets, CheckedLlmPatch, CodeExcerpt, FailedFixFact, LlmDiagnosis, LlmPatch, LlmSettings, PriceTable, Route, Spend, TierConfig, TierName } from './llm';
+export type { BudgetExceeded, Budgets, CheckedLlmPatch, CodeExcerpt, FailedFixFact, LlmDiagnosis, LlmPatch, LlmSettings, PriceTable, Route, Spend, TierConfig, TierName } from './llm';
 export { callTier } from './llm-client';
 export type { LlmCallResult } from './llm-client';
 export { gatedCall, incidentSpend } from './llm-gate';

@@ -1,5 +1,5 @@
 import { FixKitError } from './errors';
-import { budgetRefusal, estimateCost, type Budgets, type LlmSettings, type Route, type Spend } from './llm';
+import { budgetRefusal, estimateCost, exceededBudget, type BudgetExceeded, type Budgets, type LlmSettings, type Route, type Spend } from './llm';
 import { callTier, type LlmCallResult } from './llm-client';
 
 /** The data of an `LlmCallMetered` event. */
@@ -13,7 +13,8 @@ export interface MeteredCall {
 }
 
 export type GateResult =
-  | { readonly kind: 'refused'; readonly reason: string }
+  /** No call was made; `budgetExceeded` says which policy budget stopped it, when one did. */
+  | { readonly kind: 'refused'; readonly reason: string; readonly budgetExceeded?: BudgetExceeded }
   | { readonly kind: 'failed'; readonly reason: string }
   | { readonly kind: 'called'; readonly result: LlmCallResult; readonly metered: MeteredCall };
 
@@ -37,8 +38,8 @@ export async function gatedCall(input: {
   const maxOutputTokens = settings.maxOutputTokens ?? 1200;
   const promptChars = input.messages.reduce((n, m) => n + m.content.length, 0);
   const estimate = estimateCost(route.config.model, promptChars, maxOutputTokens, settings.prices);
-  const refusal = budgetRefusal(input.spend, input.budgets, estimate);
-  if (refusal) return { kind: 'refused', reason: `${refusal}; no ${route.tier} tier call was made` };
+  const exceeded = exceededBudget(input.spend, input.budgets, estimate);
+  if (exceeded) return { kind: 'refused', reason: `${budgetRefusal(input.spend, input.budgets, estimate)!}; no ${route.tier} tier call was made`, budgetExceeded: exceeded };
   try {
     const result = await callTier(route.tier, route.config, input.messages, { prices: settings.prices, maxOutputTokens, timeoutMs: input.timeoutMs });
     return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkLlmConfig, llmConfigShape, llmSettingsFrom } from './config';
-import { budgetRefusal, checkLlmPatch, costOf, diagnosisPrompt, parseModelJson, llmPatchSchema, patchPrompt, routeTier, scrub, type LlmSettings } from './llm';
+import { budgetRefusal, checkLlmPatch, exceededBudget, costOf, diagnosisPrompt, parseModelJson, llmPatchSchema, patchPrompt, routeTier, scrub, type LlmSettings } from './llm';
 
 const tier = (model: string) => ({ baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'k', model });
 const settings: LlmSettings = { tiers: { small: tier('s'), large: tier('l') }, prices: { s: { inputPerMTok: 1, outputPerMTok: 2 }, l: { inputPerMTok: 10, outputPerMTok: 20 } } };
@@ -39,6 +39,9 @@ describe('cost and budgets', () => {
     expect(budgetRefusal({ incident: 0.08, day: 0, month: 0 }, budgets, 0.05)).toMatch(/per-incident/);
     expect(budgetRefusal({ incident: 0, day: 0.99, month: 0 }, budgets, 0.05)).toMatch(/daily/);
     expect(budgetRefusal({ incident: 0, day: 0, month: 9.99 }, budgets, 0.05)).toMatch(/monthly/);
+    expect(exceededBudget({ incident: 0, day: 0, month: 0 }, budgets, 0.05)).toBeUndefined();
+    expect(exceededBudget({ incident: 0.08, day: 0.99, month: 0 }, budgets, 0.05)).toEqual({ scope: 'incident', limitUsd: budgets.perIncidentUsd, spentUsd: 0.08 });
+    expect(exceededBudget({ incident: 0, day: 0, month: 9.99 }, budgets, 0.05)).toEqual({ scope: 'monthly', limitUsd: budgets.monthlyUsd, spentUsd: 9.99 });
   });
 });
 

@@ -80,22 +80,33 @@ export interface Budgets {
   readonly monthlyUsd: number;
 }
 
+/** Which policy budget a call would exceed, with its limit and what was spent (the `IncidentEscalated.budgetExceeded` data). */
+export interface BudgetExceeded {
+  readonly scope: 'incident' | 'daily' | 'monthly';
+  readonly limitUsd: number;
+  readonly spentUsd: number;
+}
+
 /**
- * Why a call must not be made, or undefined when it fits: each budget must still hold after
- * adding the call's worst-case cost (`estimateUsd`). Checked before every call.
+ * The first budget (per-incident, daily, monthly) that would not hold after adding the call's
+ * worst-case cost (`estimateUsd`), or undefined when the call fits. Checked before every call.
  */
-export function budgetRefusal(spent: Spend, budgets: Budgets, estimateUsd: number): string | undefined {
-  const checks: [string, number, number][] = [
-    ['per-incident', spent.incident, budgets.perIncidentUsd],
+export function exceededBudget(spent: Spend, budgets: Budgets, estimateUsd: number): BudgetExceeded | undefined {
+  const checks: [BudgetExceeded['scope'], number, number][] = [
+    ['incident', spent.incident, budgets.perIncidentUsd],
     ['daily', spent.day, budgets.dailyUsd],
     ['monthly', spent.month, budgets.monthlyUsd],
   ];
-  for (const [name, used, limit] of checks) {
-    if (used + estimateUsd > limit) {
-      return `the ${name} LLM budget would be exceeded (spent $${used.toFixed(4)} of $${limit.toFixed(2)}, next call up to $${estimateUsd.toFixed(4)})`;
-    }
-  }
+  for (const [scope, used, limit] of checks) if (used + estimateUsd > limit) return { scope, limitUsd: limit, spentUsd: used };
   return undefined;
+}
+
+/** Why a call must not be made ({@link exceededBudget}, in words), or undefined when it fits. */
+export function budgetRefusal(spent: Spend, budgets: Budgets, estimateUsd: number): string | undefined {
+  const exceeded = exceededBudget(spent, budgets, estimateUsd);
+  if (!exceeded) return undefined;
+  const name = exceeded.scope === 'incident' ? 'per-incident' : exceeded.scope;
+  return `the ${name} LLM budget would be exceeded (spent $${exceeded.spentUsd.toFixed(4)} of $${exceeded.limitUsd.toFixed(2)}, next call up to $${estimateUsd.toFixed(4)})`;
 }
 
 /** Worst-case cost of a call: the prompt (4 characters a token, rounded up) plus the full completion cap. */

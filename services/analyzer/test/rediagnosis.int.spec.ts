@@ -7,7 +7,7 @@ import type { StoredEvent } from '@antibody/event-store';
 import { createTempRepo, startFakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
 import { createTestStore, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
 import { Diagnoser } from '../src/handlers/diagnoser';
-import { openIncident, registerService, startAnalyzer, waitForEvent } from './support';
+import { DEFAULT_POLICY, openIncident, registerService, startAnalyzer, waitForEvent } from './support';
 
 const CART = `const prices = new Map([['apple', { amount: 3 }]]);
 
@@ -132,6 +132,36 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
       expect(user.failedFixes).toEqual([
         { diff: expect.stringContaining(`+  if (price == null) return 0; // ${p1.slice(0, 8)}`), outcome: 'rolled back at 5% (latency-regression): canary p95 latency above stable (e=31.2)' },
       ]);
+    } finally {
+      await fake.close();
+    }
+  });
+  it('given the per-incident LLM budget was spent by the first round, when asked again, then no call is made and the escalation names the budget', async () => {
+    const fake = await startFakeOpenAi(() => ({ content: JSON.stringify({ rootCause: 'the flux is read before sync()', file: 'src/cart.ts', line: 5, confidence: 0.6 }), promptTokens: 400, completionTokens: 40 }));
+    try {
+      const release = repo.commit({ 'src/cart.ts': CART });
+      const name = service();
+      // A call is estimated at about $0.0004 (the prompt at 4 characters a token + 100 completion tokens) and costs $0.00026:
+      // the first fits in $0.0005, the second no longer does.
+      await registerService(t.store, name, repo.dir, { ...DEFAULT_POLICY, budgets: { perIncidentUsd: 0.0005, dailyUsd: 5, monthlyUsd: 50 } });
+      app = await startAnalyzer(t, {
+        ANTIBODY_LLM_SMALL_BASE_URL: fake.baseUrl,
+        ANTIBODY_LLM_SMALL_API_KEY: 'k',
+        ANTIBODY_LLM_SMALL_MODEL: 'cheap',
+        ANTIBODY_LLM_PRICES: JSON.stringify({ cheap: { inputPerMTok: 0.5, outputPerMTok: 1.5 } }),
+        ANTIBODY_LLM_MAX_OUTPUT_TOKENS: '100',
+      });
+      const streamId = await openIncident(t.store, { service: name, release, type: 'WeirdError', message: 'flux out of sync', frames: FRAMES });
+      expect((await waitForEvent(t.store, streamId, ['DiagnosisMade', 'DiagnosisFailed'])).map((e) => e.type)).toContain('DiagnosisMade');
+
+      const p1 = randomUUID();
+      const request = await rollBack(streamId, p1, [p1]);
+      await waitFor(async () => (await after(request)).some((e) => e.type === 'IncidentEscalated' || e.type === 'DiagnosisMade'), { timeoutMs: 20_000, description: 'the answer to the request' });
+      const answer = await after(request);
+      expect(answer.map((e) => e.type)).toEqual(['DiagnosisFailed', 'IncidentEscalated']);
+      expect((answer[0]?.data as { reason: string }).reason).toMatch(/per-incident LLM budget would be exceeded \(spent \$0\.0003 of \$0\.00.*no small tier call was made/);
+      expect(answer[1]?.data).toMatchObject({ step: 'diagnosis', budgetExceeded: { scope: 'incident', limitUsd: 0.0005, spentUsd: expect.closeTo(0.00026, 10) } });
+      expect(fake.requests).toHaveLength(1);
     } finally {
       await fake.close();
     }

@@ -203,12 +203,17 @@ describe('antibody-patcher (real Postgres, store-log transport)', () => {
       const reason = dataOf<{ reason: string }>(await waitForEvent(t.store, refused, ['PatchProposed', 'PatchFailed']), 'PatchFailed')[0]?.reason;
       expect(reason).toMatch(/per-incident LLM budget would be exceeded.*no small tier call was made/);
       expect(fake.requests).toHaveLength(0);
+      // The escalation says which budget stopped the loop (the deployer sends "budget exceeded" for it).
+      expect(dataOf(await t.store.readStream(refused).then((s) => s.events), 'IncidentEscalated')).toEqual([
+        { reason: `no patch: ${reason}`, step: 'patch', budgetExceeded: { scope: 'incident', limitUsd: 0.0001, spentUsd: 0 } },
+      ]);
 
       const paid = await reduceIncident(daily, commit);
       expect(dataOf(await waitForEvent(t.store, paid, ['PatchProposed', 'PatchFailed']), 'PatchProposed')).toHaveLength(1);
       const over = await reduceIncident(daily, commit);
       const reason2 = dataOf<{ reason: string }>(await waitForEvent(t.store, over, ['PatchProposed', 'PatchFailed']), 'PatchFailed')[0]?.reason;
       expect(reason2).toMatch(/daily LLM budget would be exceeded \(spent \$0\.0014/);
+      expect(dataOf(await t.store.readStream(over).then((s) => s.events), 'IncidentEscalated')[0]).toMatchObject({ budgetExceeded: { scope: 'daily', limitUsd: 0.002, spentUsd: expect.closeTo(0.0014, 10) } });
       expect(fake.requests).toHaveLength(1);
     });
 

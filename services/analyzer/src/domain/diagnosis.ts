@@ -1,4 +1,4 @@
-import type { Analysis, LlmDiagnosis, PatternState } from '@antibody/fix-kit';
+import type { Analysis, BudgetExceeded, LlmDiagnosis, PatternState } from '@antibody/fix-kit';
 
 /** The data of a DiagnosisMade event (kept structural: the store validates it against the catalog). */
 export interface DiagnosisMadeData {
@@ -23,16 +23,18 @@ export type DiagnosisEvent =
   | { readonly type: 'DiagnosisMade'; readonly data: DiagnosisMadeData }
   | { readonly type: 'DiagnosisFailed'; readonly data: { reason: string; costUsd?: number } }
   | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'diagnosis'; promptTokens: number; completionTokens: number; costUsd: number } }
-  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'diagnosis' } };
+  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'diagnosis'; budgetExceeded?: BudgetExceeded } };
 
 /**
  * An incident the pipeline cannot take further ends escalated to a person, with the reason, in
- * the same append as the failure: never in silence.
+ * the same append as the failure: never in silence. When a policy budget stopped it,
+ * `budgetExceeded` says which (the deployer then sends a "budget exceeded" notice). Events that
+ * already hold an escalation are returned as they are.
  */
-export function withEscalation(events: readonly DiagnosisEvent[]): DiagnosisEvent[] {
+export function withEscalation(events: readonly DiagnosisEvent[], budgetExceeded?: BudgetExceeded): DiagnosisEvent[] {
   const failed = events.find((e) => e.type === 'DiagnosisFailed');
-  if (!failed || failed.type !== 'DiagnosisFailed') return [...events];
-  return [...events, { type: 'IncidentEscalated', data: { reason: `no diagnosis: ${failed.data.reason}`.slice(0, 2000), step: 'diagnosis' } }];
+  if (!failed || failed.type !== 'DiagnosisFailed' || events.some((e) => e.type === 'IncidentEscalated')) return [...events];
+  return [...events, { type: 'IncidentEscalated', data: { reason: `no diagnosis: ${failed.data.reason}`.slice(0, 2000), step: 'diagnosis', ...(budgetExceeded ? { budgetExceeded: { ...budgetExceeded } } : {}) } }];
 }
 
 /** True once the incident has a diagnosis (made or failed): later samples do not re-diagnose it. */

@@ -18,7 +18,7 @@ import {
   type GitRepository,
   type LlmSettings,
 } from '@antibody/fix-kit';
-import { diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, firstSampleId, isDiagnosed, type DiagnosisEvent } from '../domain/diagnosis';
+import { diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, firstSampleId, isDiagnosed, withEscalation, type DiagnosisEvent } from '../domain/diagnosis';
 import { decideRediagnosis } from '../domain/rediagnosis';
 
 /** What the diagnoser works with; everything with I/O is passed in. */
@@ -146,7 +146,7 @@ export class Diagnoser {
     const day = this.deps.now().toISOString().slice(0, 10);
     const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
     const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident), ...spent }, messages, step: 'diagnosis' });
-    if (gate.kind !== 'called') return done(diagnosisFailed(`${unmatched}; ${gate.reason}`));
+    if (gate.kind !== 'called') return withEscalation([diagnosisFailed(`${unmatched}; ${gate.reason}`)], gate.kind === 'refused' ? gate.budgetExceeded : undefined);
     const metered: DiagnosisEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'diagnosis' } };
     try {
       const answer = parseModelJson(gate.result.content, llmDiagnosisSchema);

@@ -1,4 +1,4 @@
-import type { CandidatePatch, PatternState } from '@antibody/fix-kit';
+import type { BudgetExceeded, CandidatePatch, PatternState } from '@antibody/fix-kit';
 
 /** One proposal before ids and ranks are assigned. */
 export interface Proposal {
@@ -18,16 +18,18 @@ export type PatchEvent =
   | { readonly type: 'PatchProposed'; readonly data: Record<string, unknown> }
   | { readonly type: 'PatchFailed'; readonly data: { reason: string; costUsd?: number } }
   | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'patch'; promptTokens: number; completionTokens: number; costUsd: number } }
-  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'patch' } };
+  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'patch'; budgetExceeded?: BudgetExceeded } };
 
 /**
  * An incident for which no patch can be written ends escalated to a person, with the reason, in
- * the same append as the failure: never in silence.
+ * the same append as the failure: never in silence. When a policy budget stopped it,
+ * `budgetExceeded` says which (the deployer then sends a "budget exceeded" notice). Events that
+ * already hold an escalation are returned as they are.
  */
-export function withEscalation(events: readonly PatchEvent[]): PatchEvent[] {
+export function withEscalation(events: readonly PatchEvent[], budgetExceeded?: BudgetExceeded): PatchEvent[] {
   const failed = events.find((e) => e.type === 'PatchFailed');
-  if (!failed || failed.type !== 'PatchFailed') return [...events];
-  return [...events, { type: 'IncidentEscalated', data: { reason: `no patch: ${failed.data.reason}`.slice(0, 2000), step: 'patch' } }];
+  if (!failed || failed.type !== 'PatchFailed' || events.some((e) => e.type === 'IncidentEscalated')) return [...events];
+  return [...events, { type: 'IncidentEscalated', data: { reason: `no patch: ${failed.data.reason}`.slice(0, 2000), step: 'patch', ...(budgetExceeded ? { budgetExceeded: { ...budgetExceeded } } : {}) } }];
 }
 
 /** The proposal of a rule template candidate. */

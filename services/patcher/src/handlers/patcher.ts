@@ -24,7 +24,7 @@ import {
   type LlmSettings,
 } from '@antibody/fix-kit';
 import { describeFailed, idsAvoiding, repeatedFix, withoutFailed } from '../domain/exclusion';
-import { alreadyPatched, fromPattern, fromTemplate, rankProposals, type PatchEvent, type Proposal } from '../domain/patching';
+import { alreadyPatched, fromPattern, fromTemplate, rankProposals, withEscalation, type PatchEvent, type Proposal } from '../domain/patching';
 
 export interface PatcherDeps {
   readonly store: EventStore;
@@ -153,7 +153,7 @@ export class Patcher {
     // Spend must be current before a paid call: a ledger that cannot catch up makes this a retry, never an unchecked call.
     const spent = route.kind === 'tier' ? await this.deps.ledger.catchUp().then(() => this.deps.ledger.serviceSpend(opened.service, day)) : { day: 0, month: 0 };
     const gate = await gatedCall({ settings: this.deps.llm, route, budgets: service.policy.budgets, spend: { incident: incidentSpend(incident.events), ...spent }, messages, step: 'patch' });
-    if (gate.kind !== 'called') return [failed(`${noTemplate}${failedNote}; ${gate.reason}`)];
+    if (gate.kind !== 'called') return withEscalation([failed(`${noTemplate}${failedNote}; ${gate.reason}`)], gate.kind === 'refused' ? gate.budgetExceeded : undefined);
     const metered: PatchEvent = { type: 'LlmCallMetered', data: { ...gate.metered, step: 'patch' } };
     try {
       const answer = parseModelJson(gate.result.content, llmPatchSchema);
