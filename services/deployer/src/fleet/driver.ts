@@ -39,11 +39,9 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
   const { store, producer, log } = options;
   const now = options.now ?? Date.now;
   const streamId = `fleet-${config.service}`;
-  let view: FleetView;
-  let nextVersion = 0;
   const initial = await store.readStream(streamId);
-  view = fleetFromHistory(config.stable, initial.events);
-  nextVersion = initial.events.length === 0 ? 0 : (initial.events[initial.events.length - 1] as StoredEvent).streamVersion + 1;
+  let view: FleetView = fleetFromHistory(config.stable, initial.events);
+  let nextVersion = initial.events.length === 0 ? 0 : (initial.events[initial.events.length - 1] as StoredEvent).streamVersion + 1;
 
   /** Where each request was recorded: its answer is derived from that event. */
   const requestEvents = new Map<string, { eventId: string; correlationId: string }>();
