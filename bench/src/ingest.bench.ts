@@ -117,13 +117,19 @@ function cpuSeconds(pid: number | undefined, tree = false): number | undefined {
   return total;
 }
 
-/** The embedded Postgres server: the `postgres` child of this process (undefined when not embedded or not on Linux). */
+/** The embedded Postgres server: the `postgres` process below this one (its helper starts it); undefined when not embedded or not on Linux. */
 function embeddedPostgresPid(): number | undefined {
   try {
-    return readdirSync('/proc')
+    const all = readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
       .map((name) => procStat(Number(name)))
-      .find((p) => p !== undefined && p.ppid === process.pid && p.comm === 'postgres')?.pid;
+      .filter((p): p is ProcStat => p !== undefined);
+    const byPid = new Map(all.map((p) => [p.pid, p]));
+    const below = (p: ProcStat): boolean => {
+      for (let q = byPid.get(p.ppid); q; q = byPid.get(q.ppid)) if (q.pid === process.pid) return true;
+      return false;
+    };
+    return all.find((p) => p.comm === 'postgres' && byPid.get(p.ppid)?.comm !== 'postgres' && below(p))?.pid;
   } catch {
     return undefined;
   }
