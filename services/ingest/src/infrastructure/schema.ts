@@ -32,7 +32,8 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
         id uuid PRIMARY KEY,
         service text NOT NULL,
         kind text NOT NULL,
-        payload jsonb NOT NULL,
+        body text,
+        payload jsonb,
         traceparent text,
         tracestate text,
         received_at timestamptz NOT NULL DEFAULT now(),
@@ -72,18 +73,14 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
         requests bigint NOT NULL DEFAULT 0,
         request_errors bigint NOT NULL DEFAULT 0,
         request_duration_ms_sum double precision NOT NULL DEFAULT 0,
+        request_duration_histogram bigint[] NOT NULL DEFAULT '{}',
         sessions_ok bigint NOT NULL DEFAULT 0,
         sessions_errored bigint NOT NULL DEFAULT 0,
         sessions_crashed bigint NOT NULL DEFAULT 0,
         sessions_abnormal bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (service, release, environment, bucket_start)
       );
-      -- Added after the first release (a constant default: no table rewrite).
-      ALTER TABLE ${s}.ingest_release_counts ADD COLUMN IF NOT EXISTS request_duration_histogram bigint[] NOT NULL DEFAULT '{}';
-      -- Reports are stored as JSON text in body (cheaper to write and read than jsonb, and the
-      -- processor parses them anyway); rows written before keep their jsonb payload.
-      ALTER TABLE ${s}.ingest_intake ADD COLUMN IF NOT EXISTS body text;
-      ALTER TABLE ${s}.ingest_intake ALTER COLUMN payload DROP NOT NULL;
+
       CREATE TABLE IF NOT EXISTS ${s}.ingest_client_drops (
         service text NOT NULL,
         reason text NOT NULL,
@@ -108,6 +105,23 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
         deregistered boolean NOT NULL DEFAULT false
       );
     `);
+    // Columns added after the first release. ALTER TABLE takes an exclusive lock even when there is
+    // nothing to do, which would stall the intake of running instances behind it: only run when needed.
+    const columns = await client.query<{ table_name: string; column_name: string; is_nullable: string }>(
+      `SELECT table_name, column_name, is_nullable FROM information_schema.columns
+       WHERE table_schema = $1 AND ((table_name = 'ingest_release_counts' AND column_name = 'request_duration_histogram')
+         OR (table_name = 'ingest_intake' AND column_name IN ('body', 'payload')))`,
+      [schema],
+    );
+    const column = (table: string, name: string) => columns.rows.find((c) => c.table_name === table && c.column_name === name);
+    // A constant default: no table rewrite.
+    if (!column('ingest_release_counts', 'request_duration_histogram')) {
+      await client.query(`ALTER TABLE ${s}.ingest_release_counts ADD COLUMN IF NOT EXISTS request_duration_histogram bigint[] NOT NULL DEFAULT '{}'`);
+    }
+    // Reports are stored as JSON text in body (cheaper to write and to read than jsonb, and the
+    // processor parses them anyway); rows written before keep their jsonb payload.
+    if (!column('ingest_intake', 'body')) await client.query(`ALTER TABLE ${s}.ingest_intake ADD COLUMN IF NOT EXISTS body text`);
+    if (column('ingest_intake', 'payload')?.is_nullable === 'NO') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN payload DROP NOT NULL`);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
