@@ -22,9 +22,10 @@ export interface FakeOpenAi {
 
 /**
  * Starts the fake on a free port. `reply` decides each answer from the request (so a test can
- * route by model, or behave like a model that follows an injected instruction).
+ * route by model, or behave like a model that follows an injected instruction); a promise holds
+ * the answer back until it settles (so a test can act while the call is in flight).
  */
-export async function startFakeOpenAi(reply: (request: FakeChatRequest) => FakeChatReply): Promise<FakeOpenAi> {
+export async function startFakeOpenAi(reply: (request: FakeChatRequest) => FakeChatReply | Promise<FakeChatReply>): Promise<FakeOpenAi> {
   const requests: FakeChatRequest[] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -36,7 +37,7 @@ export async function startFakeOpenAi(reply: (request: FakeChatRequest) => FakeC
       const parsed = JSON.parse(body) as FakeChatRequest;
       const request = { ...parsed, authorization: req.headers.authorization };
       requests.push(request);
-      const answer = reply(request);
+      const answer = await reply(request);
       if ('status' in answer) {
         res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: answer.error, type: 'server_error' } }));
         return;

@@ -1,4 +1,4 @@
-import { firstSampleId, isDiagnosed } from './diagnosis';
+import { awaitsFirstDiagnosis, firstSampleId, isDiagnosed } from './diagnosis';
 
 describe('which sample an incident is diagnosed from', () => {
   const e = (type: string, eventId = type) => ({ type, eventId });
@@ -13,5 +13,14 @@ describe('which sample an incident is diagnosed from', () => {
     const reopened = [...events, e('IncidentReopened'), e('ErrorRecorded', 'c')];
     expect(isDiagnosed(reopened)).toBe(false);
     expect(firstSampleId(reopened)).toBe('c');
+  });
+
+  it('given later samples and occurrence counts arrived after the first sample, the incident still waits for the same diagnosis; once one is recorded, or after a reopening, it no longer does', () => {
+    const waiting = [e('IncidentOpened'), e('ErrorRecorded', 'a'), e('OccurrencesCounted'), e('ErrorRecorded', 'b')];
+    expect(awaitsFirstDiagnosis(waiting, 'a')).toBe(true);
+    expect(awaitsFirstDiagnosis(waiting, 'b')).toBe(false);
+    expect(awaitsFirstDiagnosis([...waiting, e('DiagnosisMade')], 'a')).toBe(false);
+    expect(awaitsFirstDiagnosis([...waiting, e('DiagnosisFailed'), e('IncidentEscalated')], 'a')).toBe(false);
+    expect(awaitsFirstDiagnosis([...waiting, e('DiagnosisMade'), e('IncidentResolved'), e('IncidentReopened'), e('ErrorRecorded', 'c')], 'a')).toBe(false);
   });
 });

@@ -47,6 +47,16 @@ export function isDiagnosed(events: readonly { type: string }[]): boolean {
   return diagnosed;
 }
 
+/**
+ * True while the incident still waits for the diagnosis of `sampleId`: it is the first sample
+ * (since the last reopening) and no outcome is recorded yet. Anything else appended meanwhile
+ * (later samples, occurrence counts) leaves that unchanged, so an answer computed before it
+ * arrived is still the answer.
+ */
+export function awaitsFirstDiagnosis(events: readonly { type: string; eventId: string }[], sampleId: string): boolean {
+  return !isDiagnosed(events) && firstSampleId(events) === sampleId;
+}
+
 /** The id of the sample an incident is diagnosed from: its first ErrorRecorded (since the last reopening). Later samples are not diagnosed again. */
 export function firstSampleId(events: readonly { type: string; eventId: string }[]): string | undefined {
   let first: string | undefined;

@@ -18,7 +18,7 @@ import {
   type GitRepository,
   type LlmSettings,
 } from '@antibody/fix-kit';
-import { diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, firstSampleId, isDiagnosed, withEscalation, type DiagnosisEvent } from '../domain/diagnosis';
+import { awaitsFirstDiagnosis, diagnosisFailed, diagnosisFromLlm, diagnosisFromPattern, diagnosisFromRule, withEscalation, type DiagnosisEvent } from '../domain/diagnosis';
 import { decideRediagnosis } from '../domain/rediagnosis';
 
 /** What the diagnoser works with; everything with I/O is passed in. */
@@ -56,8 +56,19 @@ export class Diagnoser {
 
   async diagnose(sample: StoredEvent): Promise<DiagnosisResult | undefined> {
     const incident = await this.deps.store.readStream(sample.streamId);
-    if (isDiagnosed(incident.events) || firstSampleId(incident.events) !== sample.eventId) return undefined;
+    if (!awaitsFirstDiagnosis(incident.events, sample.eventId)) return undefined;
     return { events: await this.analyse(incident.events, sample.data as ErrorSample, []), expectedVersion: incident.currentVersion };
+  }
+
+  /**
+   * After an append of {@link diagnose}'s answer met a newer stream version: the version to
+   * append the same answer at when the incident still waits for it (the stream only gained
+   * events that do not change it, e.g. later samples or occurrence counts), or undefined when
+   * a diagnosis was recorded meanwhile (or the incident was reopened).
+   */
+  async stillUndiagnosed(sample: StoredEvent): Promise<number | undefined> {
+    const incident = await this.deps.store.readStream(sample.streamId);
+    return awaitsFirstDiagnosis(incident.events, sample.eventId) ? incident.currentVersion : undefined;
   }
 
   /**

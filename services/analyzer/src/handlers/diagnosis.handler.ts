@@ -7,6 +7,9 @@ import type { Counter } from 'prom-client';
 import { withEscalation, type DiagnosisEvent } from '../domain/diagnosis';
 import { Diagnoser } from './diagnoser';
 
+/** Appends of one computed answer before a version conflict is left to the consumer's retry (which computes it again). */
+const APPEND_ATTEMPTS = 3;
+
 /** Diagnoses each incident once from its first error sample, and again after each rollback (within the bound on rounds). */
 @Injectable()
 export class DiagnosisHandler {
@@ -19,13 +22,19 @@ export class DiagnosisHandler {
     this.outcomes = metrics.counter({ name: 'antibody_diagnoses_total', help: 'Diagnoses appended, by outcome, source and trigger (first sample or rollback)', labelNames: ['outcome', 'source', 'trigger'] });
   }
 
+  /**
+   * Diagnoses an incident from its first sample. The append expects the version the diagnosis
+   * was decided at; when only events that do not change it arrived meanwhile (later samples,
+   * occurrence counts) the same diagnosis is appended at the new version, so no model is paid
+   * twice for one incident; when a diagnosis was recorded meanwhile, nothing is appended.
+   */
   @OnEvent('ErrorRecorded', { name: 'diagnose' })
   async onErrorRecorded(event: StoredEvent, ctx: HandlerContext): Promise<void> {
     const result = await this.diagnoser.diagnose(event);
     if (!result) return;
-    // The expected version makes two samples of one incident racing here produce one diagnosis: the loser retries and finds it.
-    await ctx.emit(event.streamId, withEscalation(result.events), { expectedVersion: result.expectedVersion });
-    this.count(result.events, 'first-sample');
+    if (await this.append(ctx, event.streamId, withEscalation(result.events), result.expectedVersion, () => this.diagnoser.stillUndiagnosed(event))) {
+      this.count(result.events, 'first-sample');
+    }
   }
 
   /**
@@ -38,19 +47,29 @@ export class DiagnosisHandler {
   async onDiagnosisRequested(event: StoredEvent, ctx: HandlerContext): Promise<void> {
     const result = await this.diagnoser.rediagnose(event);
     if (!result) return;
-    const events = withEscalation(result.events);
-    let expectedVersion: number | undefined = result.expectedVersion;
-    for (let attempt = 1; expectedVersion !== undefined; attempt++) {
+    if (await this.append(ctx, event.streamId, withEscalation(result.events), result.expectedVersion, () => this.diagnoser.stillUnanswered(event))) {
+      this.count(result.events, 'rollback');
+    }
+  }
+
+  /**
+   * Appends an answer at `expectedVersion`; on a version conflict `recheck` gives the version to
+   * append the same answer at, or undefined when the stream answered it meanwhile. True when
+   * appended. Conflicts beyond {@link APPEND_ATTEMPTS} are thrown, so the delivery is retried.
+   */
+  private async append(ctx: HandlerContext, streamId: string, events: readonly DiagnosisEvent[], expectedVersion: number, recheck: () => Promise<number | undefined>): Promise<boolean> {
+    let version = expectedVersion;
+    for (let attempt = 1; ; attempt++) {
       try {
-        await ctx.emit(event.streamId, events, { expectedVersion });
-        break;
+        await ctx.emit(streamId, events, { expectedVersion: version });
+        return true;
       } catch (error) {
-        if (!(error instanceof WrongExpectedVersionError) || attempt >= 3) throw error;
-        expectedVersion = await this.diagnoser.stillUnanswered(event);
-        if (expectedVersion === undefined) return;
+        if (!(error instanceof WrongExpectedVersionError) || attempt >= APPEND_ATTEMPTS) throw error;
+        const next = await recheck();
+        if (next === undefined) return false;
+        version = next;
       }
     }
-    this.count(result.events, 'rollback');
   }
 
   private count(events: readonly DiagnosisEvent[], trigger: 'first-sample' | 'rollback'): void {
