@@ -1,4 +1,4 @@
-import { failedFixes, type FailedFixEvent } from './failed-fixes';
+import { failedFixes, rejectedFixes, type FailedFixEvent } from './failed-fixes';
 
 let v = 0;
 const e = (type: string, data: Record<string, unknown> = {}): FailedFixEvent => ({ type, data, streamVersion: v++ });
@@ -35,5 +35,32 @@ describe('the fixes an incident already saw fail in production', () => {
 
   it('given an excluded id the stream never proposed, then it is still excluded, without a diff', () => {
     expect(failedFixes([e('DiagnosisRequested', { reason: 'r', excludePatchIds: ['ghost'] })])).toEqual([{ patchId: 'ghost', outcome: 'r' }]);
+  });
+});
+
+describe('the fixes the validator rejected', () => {
+  beforeEach(() => (v = 0));
+
+  it('given a rejected and a validated proposal, then the rejected one with its change, commit and reason; a rejection after `upTo` does not count yet', () => {
+    const events = [
+      e('PatchProposed', { patchId: 'p1', diff: 'd1', files: ['src/a.ts'], baseCommit: 'abc1234' }),
+      e('PatchProposed', { patchId: 'p2', diff: 'd2', files: ['src/a.ts'], baseCommit: 'abc1234' }),
+      e('PatchRejected', { patchId: 'p1', reason: '1 test fails: cart total', failingTests: ['cart total'], stage: 'tests' }),
+      e('PatchValidated', { patchId: 'p2' }),
+      e('PatchRejected', { patchId: 'p2', reason: 'late', failingTests: [] }),
+    ];
+    expect(rejectedFixes(events, 3)).toEqual([{ patchId: 'p1', diff: 'd1', files: ['src/a.ts'], baseCommit: 'abc1234', outcome: 'rejected by the validator at tests: 1 test fails: cart total' }]);
+    expect(rejectedFixes(events).map((f) => [f.patchId, f.outcome])).toEqual([
+      ['p1', 'rejected by the validator at tests: 1 test fails: cart total'],
+      ['p2', 'rejected by the validator: late'],
+    ]);
+  });
+
+  it('given a rejection whose proposal is not in the stream, then it is left out: there is no change to compare', () => {
+    expect(rejectedFixes([e('PatchRejected', { patchId: 'ghost', reason: 'r', failingTests: [] })])).toEqual([]);
+  });
+
+  it('given rejections only, then nothing failed in production', () => {
+    expect(failedFixes([e('PatchProposed', { patchId: 'p1', diff: 'd1' }), e('PatchRejected', { patchId: 'p1', reason: 'r', failingTests: [] })])).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
-// What an incident's stream says about the fixes that already failed in production: the patches
-// a DiagnosisRequested excludes, with the change each made and why it was rolled back. Pure: both
-// the analyzer and the patcher read it from the stream they already hold.
+// What an incident's stream says about the fixes that already failed: the patches a
+// DiagnosisRequested excludes (they failed in production), with the change each made and why it
+// was rolled back, and the patches the validator rejected, with their change and the reason.
+// Pure: both the analyzer and the patcher read it from the stream they already hold.
 
 /** The part of a stored event this reads. */
 export interface FailedFixEvent {
@@ -44,4 +45,39 @@ export function failedFixes(events: readonly FailedFixEvent[], upTo = Number.POS
     const outcome = rolledBack ? `rolled back at ${String(rolledBack.stage ?? '?')}% (${rolledBack.cause ?? 'unknown cause'}): ${rolledBack.reason ?? ''}`.trim() : requestReason;
     return { patchId, ...(proposed?.diff !== undefined ? { diff: proposed.diff } : {}), ...(proposed?.files ? { files: [...proposed.files] } : {}), outcome };
   });
+}
+
+/** A patch the validator rejected, as the incident's stream records it. */
+export interface RejectedFix extends FailedFix {
+  /** The unified diff its PatchProposed carried. */
+  readonly diff: string;
+  /** The commit that diff was made against (PatchProposed.baseCommit); absent when the proposal did not record one. */
+  readonly baseCommit?: string;
+}
+
+/**
+ * The patches the validator rejected (PatchRejected) at or below stream version `upTo` (all of
+ * them when omitted), once each, in the order they were rejected, with the change each made and
+ * why it was rejected. A rejection whose proposal is not in the stream is left out: there is no
+ * change to compare with.
+ */
+export function rejectedFixes(events: readonly FailedFixEvent[], upTo = Number.POSITIVE_INFINITY): RejectedFix[] {
+  const rejected = new Map<string, RejectedFix>();
+  for (const e of events) {
+    if (e.type !== 'PatchRejected' || e.streamVersion > upTo) continue;
+    const d = (e.data ?? {}) as { patchId?: string; reason?: string; stage?: string };
+    if (d.patchId === undefined || rejected.has(d.patchId)) continue;
+    const proposed = events.find((p) => p.type === 'PatchProposed' && (p.data as { patchId?: string }).patchId === d.patchId)?.data as
+      | { diff?: string; files?: string[]; baseCommit?: string }
+      | undefined;
+    if (proposed?.diff === undefined) continue;
+    rejected.set(d.patchId, {
+      patchId: d.patchId,
+      diff: proposed.diff,
+      ...(proposed.files ? { files: [...proposed.files] } : {}),
+      ...(proposed.baseCommit !== undefined ? { baseCommit: proposed.baseCommit } : {}),
+      outcome: `rejected by the validator${d.stage ? ` at ${d.stage}` : ''}: ${d.reason ?? ''}`.trim(),
+    });
+  }
+  return [...rejected.values()];
 }

@@ -113,6 +113,28 @@ describe('antibody-patcher after a rollback (real Postgres, store-log transport)
     for (const p of round2) expect(typeof applyPatch(CART, p.diff)).toBe('string');
   });
 
+  it('given the validator rejected the top candidate and the next one was rolled back, when the incident is diagnosed again, then neither change is proposed again: the candidates after them are', async () => {
+    const commit = repo.commit({ 'src/cart.js': CART });
+    const service = name('shop');
+    await registerService(t.store, service, repo.dir);
+    apps.push(await startPatcher(t));
+    const streamId = await openDiagnosedIncident(t.store, { service, repo: repo.dir, commit, type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')", frames: [{ file: 'src/cart.js', function: 'lineTotal', lineno: 5 }] });
+    const round1 = await firstRound(streamId);
+    expect(round1.length).toBeGreaterThanOrEqual(3);
+    const [rejected, rolledBack] = [round1[0]!, round1[1]!];
+    // What the validator appends for the top candidate, before the deployer rolls out the next one.
+    await t.store.appendToStream(streamId, [
+      { type: 'PatchRejected', data: { patchId: rejected.patchId, reason: '1 test fails: lineTotal of an unknown sku', failingTests: ['lineTotal of an unknown sku'], stage: 'tests' }, metadata: testMetadata({ correlationId: streamId.replace('incident-', '') }) },
+    ]);
+
+    const again = await rollBackAndDiagnoseAgain(streamId, rolledBack.patchId, [rolledBack.patchId]);
+    const round2 = dataOf<Proposed>(await answerTo(again), 'PatchProposed');
+    expect(round2.slice(0, round1.length - 2).map((p) => p.diff)).toEqual(round1.slice(2).map((p) => p.diff));
+    expect(round2.map((p) => p.rank)).toEqual(round2.map((_, i) => i + 1));
+    expect(round2.map((p) => changeKey(p.diff))).not.toContain(changeKey(rejected.diff));
+    expect(round2.map((p) => changeKey(p.diff))).not.toContain(changeKey(rolledBack.diff));
+  });
+
   it('given the only template fix was rolled back and the LLM tier is off, then PatchFailed and the incident ends escalated naming the failed patch', async () => {
     const commit = repo.commit({ 'src/tally.js': TALLY });
     const service = name('tally');

@@ -1,5 +1,5 @@
-import { unifiedDiff, type FailedFix } from '@antibody/fix-kit';
-import { changeKey, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from './exclusion';
+import { unifiedDiff, type FailedFix, type RejectedFix } from '@antibody/fix-kit';
+import { changeKey, changesToAvoid, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from './exclusion';
 import type { Proposal } from './patching';
 
 const BEFORE = 'const a = 1;\nconst b = 2;\nconst c = 3;\nconst d = 4;\n\nfunction total(xs) {\n  const first = xs[0];\n  return xs.reduce((a, b) => a + b);\n}\n';
@@ -8,6 +8,8 @@ const INITIAL = BEFORE.replace('a + b);', 'a + b, 0);');
 
 const proposal = (diff: string, templateId = 'guard-clause'): Proposal => ({ source: 'template', templateId, files: ['src/total.js'], diff, rationale: 'r', confidence: 0.8 });
 const failed = (patchId: string, diff: string | undefined, outcome = 'rolled back at 5% (latency-regression): canary slower'): FailedFix => ({ patchId, ...(diff !== undefined ? { diff } : {}), outcome });
+const rejected = (patchId: string, diff: string, baseCommit: string | undefined): RejectedFix => ({ patchId, diff, ...(baseCommit ? { baseCommit } : {}), outcome: 'rejected by the validator at tests: 1 test fails' });
+const COMMIT = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 
 describe('recognising a fix that already failed in production', () => {
   it('given the same edit against a commit where its lines moved down, then it is the same change', () => {
@@ -50,5 +52,39 @@ describe('recognising a fix that already failed in production', () => {
     expect(describeFailed([failed('1a2b3c4d-0000-4000-8000-000000000001', 'd'), failed('5e6f7a8b-0000-4000-8000-000000000002', 'd', 'rolled back at 25% (error-regression): more 500s\nsecond line')])).toBe(
       'patch 1a2b3c4d (rolled back at 5% (latency-regression): canary slower), patch 5e6f7a8b (rolled back at 25% (error-regression): more 500s)',
     );
+  });
+
+  it('given a candidate the validator rejected for the same commit and one rolled back, then neither is proposed again and the next-ranked candidate is kept', () => {
+    const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
+    const initial = proposal(unifiedDiff('src/total.js', BEFORE, INITIAL), 'input-validation');
+    const third = proposal(unifiedDiff('src/total.js', BEFORE, BEFORE.replace('const d = 4;', 'const d = 4 ?? 0;')), 'nullish-default');
+    const rolledBack = failed('1a2b3c4d-0000-4000-8000-000000000001', initial.diff);
+    const rejectedGuard = rejected('5e6f7a8b-0000-4000-8000-000000000002', guard.diff, COMMIT);
+    const avoided = changesToAvoid([rolledBack], [rejectedGuard], COMMIT);
+    expect(avoided).toEqual([rolledBack, rejectedGuard]);
+    expect(withoutFailed([guard, initial, third], avoided)).toEqual({
+      kept: [third],
+      repeats: [
+        { proposal: guard, failed: rejectedGuard },
+        { proposal: initial, failed: rolledBack },
+      ],
+    });
+  });
+
+  it('given a rejection against another commit (or one that names none), then its change may be proposed again; rolled-back changes stay excluded whatever the commit', () => {
+    const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
+    const elsewhere = rejected('5e6f7a8b-0000-4000-8000-000000000002', guard.diff, 'ffffffffffffffffffffffffffffffffffffffff');
+    const unknown = rejected('9c0d1e2f-0000-4000-8000-000000000003', guard.diff, undefined);
+    expect(changesToAvoid([], [elsewhere, unknown], COMMIT)).toEqual([]);
+    expect(withoutFailed([guard], changesToAvoid([], [elsewhere, unknown], COMMIT)).kept).toEqual([guard]);
+    const rolledBack = failed('1a2b3c4d-0000-4000-8000-000000000001', guard.diff);
+    expect(changesToAvoid([rolledBack], [elsewhere], COMMIT)).toEqual([rolledBack]);
+  });
+
+  it('given the same change both rolled back and rejected, then a repeat names the rolled-back patch', () => {
+    const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
+    const rolledBack = failed('1a2b3c4d-0000-4000-8000-000000000001', guard.diff);
+    const avoided = changesToAvoid([rolledBack], [rejected('5e6f7a8b-0000-4000-8000-000000000002', guard.diff, COMMIT)], COMMIT);
+    expect(withoutFailed([guard], avoided).repeats).toEqual([{ proposal: guard, failed: rolledBack }]);
   });
 });

@@ -1,4 +1,4 @@
-import type { FailedFix } from '@antibody/fix-kit';
+import type { FailedFix, RejectedFix } from '@antibody/fix-kit';
 import type { Proposal } from './patching';
 
 /**
@@ -28,16 +28,34 @@ export function changeKey(diff: string): string {
   return out.join('\n');
 }
 
-/** A proposal dropped because it repeats a fix that failed in production. */
+/**
+ * The fixes whose change a diagnosis of the code at `commit` does not get again: every fix that
+ * was rolled back (it failed in production, whatever commit it was made against), then every fix
+ * the validator rejected that was made against that same commit (validating the same change of
+ * the same code again would only reject it again). Each patch once.
+ */
+export function changesToAvoid(rolledBack: readonly FailedFix[], rejected: readonly RejectedFix[], commit: string): FailedFix[] {
+  const ids = new Set(rolledBack.map((f) => f.patchId));
+  return [...rolledBack, ...rejected.filter((r) => r.baseCommit === commit && !ids.has(r.patchId))];
+}
+
+/** A proposal dropped because it repeats a fix that failed (in production, or at validation). */
 export interface Repeat {
   readonly proposal: Proposal;
   readonly failed: FailedFix;
 }
 
-/** Splits proposals into those that are new and those whose change is one of `failed` (compared by {@link changeKey}). */
+/**
+ * Splits proposals into those that are new and those whose change is one of `failed` (compared
+ * by {@link changeKey}); a repeat names the first of `failed` with its change.
+ */
 export function withoutFailed(proposals: readonly Proposal[], failed: readonly FailedFix[]): { kept: Proposal[]; repeats: Repeat[] } {
   const byKey = new Map<string, FailedFix>();
-  for (const f of failed) if (f.diff !== undefined) byKey.set(changeKey(f.diff), f);
+  for (const f of failed) {
+    if (f.diff === undefined) continue;
+    const key = changeKey(f.diff);
+    if (!byKey.has(key)) byKey.set(key, f);
+  }
   const kept: Proposal[] = [];
   const repeats: Repeat[] = [];
   for (const proposal of proposals) {

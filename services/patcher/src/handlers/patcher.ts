@@ -16,6 +16,7 @@ import {
   pathRefusal,
   patchPrompt,
   proposeTemplateFixes,
+  rejectedFixes,
   routeTier,
   unifiedDiff,
   type FixLedger,
@@ -23,7 +24,7 @@ import {
   type GitRepository,
   type LlmSettings,
 } from '@antibody/fix-kit';
-import { describeFailed, idsAvoiding, repeatedFix, withoutFailed } from '../domain/exclusion';
+import { changesToAvoid, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from '../domain/exclusion';
 import { alreadyPatched, fromPattern, fromTemplate, rankProposals, withEscalation, type PatchEvent, type Proposal } from '../domain/patching';
 
 export interface PatcherDeps {
@@ -59,8 +60,9 @@ interface Sample {
  * LLM tier within budget. Code is read from git at the diagnosed commit; every file a patch
  * touches passes the service's path policy. A diagnosis made after a rollback
  * (DiagnosisRequested) never gets a candidate whose id or change is one of the excluded,
- * failed patches: the next-ranked candidates are proposed, then the LLM tier is asked, told
- * what failed. Undefined means "already handled".
+ * failed patches, nor one whose change the validator already rejected at the same commit: the
+ * next-ranked candidates are proposed, then the LLM tier is asked, told what failed in
+ * production. Undefined means "already handled".
  */
 export class Patcher {
   constructor(private readonly deps: PatcherDeps) {}
@@ -90,8 +92,10 @@ export class Patcher {
     const allowed = sites.filter((s) => pathRefusal(s.file, service.policy) === undefined);
     if (allowed.length === 0) return [failed(`no fix site may be patched under the service's policy: ${[...new Set(refused)].join('; ')}`)];
 
-    // Fixes that already failed in production (rolled back) before this diagnosis: never proposed again.
+    // Fixes that already failed in production (rolled back) before this diagnosis: never proposed again;
+    // nor are changes the validator already rejected for this same code.
     const failedBefore = failedFixes(incident.events, diagnosisEvent.streamVersion);
+    const avoided = changesToAvoid(failedBefore, rejectedFixes(incident.events, diagnosisEvent.streamVersion), commit);
     const proposals: Proposal[] = [];
     // 1. Learned patterns of this error class (or the one the analyzer matched).
     // Patterns are read as projected, without waiting for the ledger to catch up: a pattern learned
@@ -122,19 +126,20 @@ export class Patcher {
         sites: allowed,
         policy: service.policy,
         // Enough candidates that the next-ranked ones remain once the failed fixes are dropped.
-        max: (this.deps.maxCandidates ?? 5) + failedBefore.length,
+        max: (this.deps.maxCandidates ?? 5) + avoided.length,
       });
       proposals.push(...proposal.candidates.map(fromTemplate));
     }
     const patchId = idsAvoiding((i) => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i), new Set(failedBefore.map((f) => f.patchId)));
     const extra = { baseCommit: commit, ...(diagnosis.errorClass ?? rule?.errorClass ? { errorClass: diagnosis.errorClass ?? rule?.errorClass } : {}) };
-    const fresh = withoutFailed(proposals, failedBefore);
+    const fresh = withoutFailed(proposals, avoided);
     if (fresh.kept.length > 0) return rankProposals(fresh.kept, patchId, extra, this.deps.maxCandidates ?? 5);
 
     // 3. An LLM tier: the error, the diagnosis and the code around each allowed site, as data (and what already failed).
+    const repeated = [...new Set(fresh.repeats.map((r) => r.failed))];
     const noTemplate =
-      fresh.repeats.length > 0
-        ? `every template candidate repeats a fix that failed in production: ${describeFailed([...new Set(fresh.repeats.map((r) => r.failed))])}`
+      repeated.length > 0
+        ? `every template candidate repeats a fix that ${repeated.every((f) => failedBefore.includes(f)) ? 'failed in production' : 'already failed'}: ${describeFailed(repeated)}`
         : rule
           ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}`
           : 'no rule or learned pattern applies';
@@ -159,9 +164,9 @@ export class Patcher {
       const answer = parseModelJson(gate.result.content, llmPatchSchema);
       const sources = new Map(allowed.map((s) => [s.file, s.source]));
       const checked = checkLlmPatch(answer, sources, service.policy);
-      const repeated = repeatedFix(checked.diff, failedBefore);
-      if (repeated) {
-        return [metered, failed(`${noTemplate}${failedNote}; the ${gate.result.tier} tier's answer repeats ${describeFailed([repeated])}: the same change is not proposed again`, gate.result.costUsd)];
+      const repeat = repeatedFix(checked.diff, avoided);
+      if (repeat) {
+        return [metered, failed(`${noTemplate}${failedNote}; the ${gate.result.tier} tier's answer repeats ${describeFailed([repeat])}: the same change is not proposed again`, gate.result.costUsd)];
       }
       const proposal: Proposal = {
         source: 'llm',
