@@ -56,6 +56,14 @@ describe('the fixes the validator rejected', () => {
     ]);
   });
 
+  it('given rejections at preparing, installing or the baseline run, then they say nothing about the change and are left out', () => {
+    const events = ['prepare', 'install', 'baseline', 'build'].flatMap((stage, i) => [
+      e('PatchProposed', { patchId: `p${i}`, diff: `d${i}` }),
+      e('PatchRejected', { patchId: `p${i}`, reason: `${stage} failed`, failingTests: [], stage }),
+    ]);
+    expect(rejectedFixes(events).map((f) => f.patchId)).toEqual(['p3']);
+  });
+
   it('given a rejection whose proposal is not in the stream, then it is left out: there is no change to compare', () => {
     expect(rejectedFixes([e('PatchRejected', { patchId: 'ghost', reason: 'r', failingTests: [] })])).toEqual([]);
   });

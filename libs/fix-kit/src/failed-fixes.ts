@@ -56,10 +56,16 @@ export interface RejectedFix extends FailedFix {
 }
 
 /**
+ * Validation steps whose failure says nothing about the change (the checkout, the dependencies or the
+ * unpatched tests failed): such a rejection does not rule the change out.
+ */
+const NOT_ABOUT_THE_CHANGE = new Set(['prepare', 'install', 'baseline']);
+
+/**
  * The patches the validator rejected (PatchRejected) at or below stream version `upTo` (all of
  * them when omitted), once each, in the order they were rejected, with the change each made and
  * why it was rejected. A rejection whose proposal is not in the stream is left out: there is no
- * change to compare with.
+ * change to compare with; so is one at a step that says nothing about the change.
  */
 export function rejectedFixes(events: readonly FailedFixEvent[], upTo = Number.POSITIVE_INFINITY): RejectedFix[] {
   const rejected = new Map<string, RejectedFix>();
@@ -67,6 +73,7 @@ export function rejectedFixes(events: readonly FailedFixEvent[], upTo = Number.P
     if (e.type !== 'PatchRejected' || e.streamVersion > upTo) continue;
     const d = (e.data ?? {}) as { patchId?: string; reason?: string; stage?: string };
     if (d.patchId === undefined || rejected.has(d.patchId)) continue;
+    if (d.stage !== undefined && NOT_ABOUT_THE_CHANGE.has(d.stage)) continue;
     const proposed = events.find((p) => p.type === 'PatchProposed' && (p.data as { patchId?: string }).patchId === d.patchId)?.data as
       | { diff?: string; files?: string[]; baseCommit?: string }
       | undefined;
