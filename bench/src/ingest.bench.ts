@@ -293,7 +293,12 @@ export async function main(): Promise<void> {
         ratio_to_bare: { value: median(ratios), unit: 'x', goal: '>= 0.3', note: `median of the per-round ratios (${list(ratios, 3)})` },
         p50_ms: { value: latencyRun.latency.p50, unit: 'ms', note: `at ${(latencyRun['2xx'] / LATENCY_SECONDS).toFixed(0)} envelopes/s offered 1000/s for ${LATENCY_SECONDS}s` },
         p99_ms: { value: latencyRun.latency.p99, unit: 'ms', goal: '<= 50' },
-        lost: { value: acknowledged + warmUps - counted - failed, unit: 'reports', goal: '0', note: `acknowledged ${acknowledged} (+${warmUps} warm-up), counted ${counted}, failed ${failed}` },
+        lost: {
+          value: acknowledged + warmUps - counted - failed,
+          unit: 'reports',
+          goal: '0',
+          note: `acknowledged ${acknowledged} (+${warmUps} stored beyond autocannon's count: warm-up, and requests in flight when a slice ended), counted ${counted}, failed ${failed}`,
+        },
         ingest_cpu_ms_per_envelope: {
           value: (ingestCpu * 1000) / loadAccepted,
           unit: 'ms',
