@@ -6,6 +6,22 @@ export type SourceMapLookup = (generatedFile: string) => TraceMap | undefined;
 
 const CONTEXT_LINES = 5;
 
+// A map's embedded sources split into lines once, not once per mapped frame (sources can be large
+// and every occurrence of a bug maps the same frames). Kept as long as the parsed map is.
+const linesBySource = new WeakMap<TraceMap, Map<string, string[] | null>>();
+
+function sourceLines(map: TraceMap, source: string): string[] | undefined {
+  let sources = linesBySource.get(map);
+  if (!sources) linesBySource.set(map, (sources = new Map()));
+  let lines = sources.get(source);
+  if (lines === undefined) {
+    const content = sourceContentFor(map, source);
+    lines = content === null ? null : content.split(/\r?\n/);
+    sources.set(source, lines);
+  }
+  return lines ?? undefined;
+}
+
 /**
  * Rewrites frames through source maps so they point at the original (e.g. TypeScript) file, line,
  * column and function, and takes the code context from the map's `sourcesContent` (the compiled
@@ -38,9 +54,8 @@ export function applySourceMaps(frames: readonly Frame[], lookup: SourceMapLooku
       delete mapped.contextLine;
       delete mapped.preContext;
       delete mapped.postContext;
-      const content = sourceContentFor(map, position.source);
-      if (content !== null) {
-        const lines = content.split(/\r?\n/);
+      const lines = sourceLines(map, position.source);
+      if (lines !== undefined) {
         const at = position.line - 1;
         const line = lines[at];
         if (line !== undefined) {

@@ -183,6 +183,13 @@ export class IntakeProcessor {
 
   private async apply(client: PoolClient, rows: readonly IntakeRecord[]): Promise<void> {
     const releases = new Map<string, ReleaseDelta>();
+    // Reports of one request share their receivedAt: each distinct one is bucketed once per batch.
+    const buckets = new Map<string, string>();
+    const bucketOf = (at: string): string => {
+      let bucket = buckets.get(at);
+      if (bucket === undefined) buckets.set(at, (bucket = bucketStart(at, this.options.bucketSeconds)));
+      return bucket;
+    };
     const addRelease = (
       service: string,
       release: string | undefined,
@@ -191,7 +198,7 @@ export class IntakeProcessor {
       delta: Partial<Record<ReleaseCounter, number>>,
       histogram?: DurationHistogram,
     ): void => {
-      const key = JSON.stringify([service, release ?? '', environment ?? '', bucketStart(at, this.options.bucketSeconds)]);
+      const key = JSON.stringify([service, release ?? '', environment ?? '', bucketOf(at)]);
       const current = releases.get(key) ?? zero();
       for (const [field, value] of Object.entries(delta) as Array<[ReleaseCounter, number]>) current[field] += value;
       if (histogram && histogram.length > 0) current.durationHistogram = addHistograms(current.durationHistogram, histogram);
@@ -232,7 +239,7 @@ export class IntakeProcessor {
           break;
         case 'client_report':
           for (const d of report.discarded) {
-            const key = JSON.stringify([report.service, d.reason, d.category, bucketStart(report.receivedAt, this.options.bucketSeconds)]);
+            const key = JSON.stringify([report.service, d.reason, d.category, bucketOf(report.receivedAt)]);
             drops.set(key, (drops.get(key) ?? 0) + d.quantity);
           }
           break;
@@ -480,7 +487,8 @@ const UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
  */
 function parseReport(body: string): IntakeReport {
   const parsed = JSON.parse(body) as IntakeReport;
-  return UNSAFE_ESCAPE.test(body) ? (jsonbSafe(parsed) as IntakeReport) : parsed;
+  // A plain scan first: almost no report holds an escape at all.
+  return body.includes('\\u') && UNSAFE_ESCAPE.test(body) ? (jsonbSafe(parsed) as IntakeReport) : parsed;
 }
 
 function jsonbSafe(value: unknown): unknown {
