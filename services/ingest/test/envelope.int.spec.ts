@@ -21,7 +21,7 @@ describe('POST /api/:projectId/envelope/', () => {
     fetch(`${ingest.url}${path}`, { method: 'POST', body, headers });
   const auth = () => ({ 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${service.key}, sentry_client=test/1.0` });
   const storedIds = async (): Promise<string[]> =>
-    (await ingest.t.pool.query<{ id: string }>(`SELECT id FROM "${ingest.t.schema}".ingest_intake WHERE service = $1`, [service.name])).rows.map((r) => r.id.replace(/-/g, ''));
+    (await ingest.t.pool.query<{ id: string }>(`SELECT id FROM "${ingest.t.schema}".ingest_intake_ids WHERE service = $1`, [service.name])).rows.map((r) => r.id.replace(/-/g, ''));
 
   it('accepts an event with and without the trailing slash, authenticated by header, query or envelope dsn, with any content type', async () => {
     const ids: string[] = [];

@@ -26,7 +26,7 @@ describe('a real OpenTelemetry SDK app exporting to ingest', () => {
     const service = await registerService(t.store, t.pool, t.schema, { repository: APP, sourceMaps: 'build' });
     const run = await runApp(APP, 'main.js', { OTLP_ENDPOINT: ingest.url, INGEST_KEY: service.key, SERVICE_NAME: service.name, APP_RELEASE: 'inventory@3.1.0' });
     expect({ stdout: run.stdout, stderr: run.stderr }).toEqual({ stdout: 'exported\n', stderr: '' });
-    await waitFor(async () => Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake WHERE service = $1`, [service.name])).rows[0].n) >= 3, {
+    await waitFor(async () => Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake_ids WHERE service = $1`, [service.name])).rows[0].n) >= 3, {
       timeoutMs: 15_000,
       description: 'the span exception, the log exception and the request counts to be stored',
     });

@@ -105,7 +105,8 @@ describe('processing accepted reports into incidents and counts', () => {
     });
     expect(answer.status).toBe(202);
     await drained(t.pool, t.schema);
-    expect(Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake WHERE service = $1 AND failure IS NULL`, [service.name])).rows[0].n)).toBe(1);
+    expect(Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake_ids WHERE service = $1`, [service.name])).rows[0].n)).toBe(1);
+    expect(Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake WHERE service = $1 AND failure IS NOT NULL`, [service.name])).rows[0].n)).toBe(0);
     const incidents = await incidentsOf(t.store, t.pool, t.schema, service.name);
     const events = [...incidents.values()][0]!;
     expect(events.map((e) => e.type)).toEqual(['IncidentOpened', 'ErrorRecorded']);

@@ -30,6 +30,9 @@ describe('upgrading ingest tables from the first release', () => {
         sessions_crashed bigint NOT NULL DEFAULT 0, sessions_abnormal bigint NOT NULL DEFAULT 0, PRIMARY KEY (service, release, environment, bucket_start));
       INSERT INTO ${s}.ingest_release_counts (service, release, environment, bucket_start, bucket_seconds, requests) VALUES ('old', 'old@1', '', now(), 60, 7);
     `);
+    // A report the old version processed (and kept, as it did): its id must keep deduplicating retries.
+    const processedBefore = randomUUID();
+    await t.pool.query(`INSERT INTO ${s}.ingest_intake (id, service, kind, payload, processed_at) VALUES ($1, 'old', 'requests', '{}', now())`, [processedBefore]);
     // A report the old version accepted but had not processed yet (the service is registered below).
     const oldReport = {
       kind: 'requests',
@@ -76,11 +79,12 @@ describe('upgrading ingest tables from the first release', () => {
       { release: 'shop@0.9', requests: 4, request_errors: 1, errors: 0, histogram: '{}' },
       { release: 'shop@1.0', requests: 0, request_errors: 0, errors: 1, histogram: '{}' },
     ]);
-    const stored = await t.pool.query(`SELECT (body IS NOT NULL) AS text, (payload IS NOT NULL) AS jsonb, failure FROM ${s}.ingest_intake WHERE service = $1 ORDER BY text`, [service.name]);
-    expect(stored.rows).toEqual([
-      { text: false, jsonb: true, failure: null },
-      { text: true, jsonb: false, failure: null },
-    ]);
+    // Both processed without failure (processed rows are deleted; a failed one would be kept).
+    const left = await t.pool.query(`SELECT id FROM ${s}.ingest_intake WHERE service = $1`, [service.name]);
+    expect(left.rows).toEqual([]);
+    const ids = await t.pool.query<{ id: string }>(`SELECT id FROM ${s}.ingest_intake_ids WHERE service IN ($1, 'old') ORDER BY id`, [service.name]);
+    expect(ids.rows.map((r) => r.id)).toContain(processedBefore);
+    expect(ids.rows).toHaveLength(2); // the id of the report processed before the upgrade, and the new report's
 
     // A second start finds nothing to alter (and must not fail).
     const again = await startIngest({}, t);

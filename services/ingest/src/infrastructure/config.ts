@@ -25,6 +25,8 @@ function integer(min: number, max: number, fallback: number) {
  *   report id within it are stored once), default 24.
  * - `INGEST_SOURCE_ROOT`: directory that relative `repository.url`s of registered services resolve
  *   against when looking for source maps, default the working directory.
+ * - `INGEST_PROCESSING`: `thread` (default) runs the intake processor in a worker thread of its own
+ *   (own event loop and Postgres pool); `inline` runs it on the HTTP event loop.
  */
 export const ingestSettingsSchema = z.object({
   INGEST_MAX_BODY_BYTES: integer(1024, 1024 * MIB, 20 * MIB),
@@ -36,6 +38,10 @@ export const ingestSettingsSchema = z.object({
   INGEST_RETRY_AFTER_SECONDS: integer(1, 3600, 10),
   INGEST_KEEP_PROCESSED_HOURS: integer(1, 24 * 365, 24),
   INGEST_SOURCE_ROOT: z.string().optional(),
+  INGEST_PROCESSING: z
+    .enum(['thread', 'inline'], { error: 'must be thread or inline' })
+    .optional()
+    .transform((v) => v ?? 'thread'),
 });
 
 /** The validated ingest settings. */

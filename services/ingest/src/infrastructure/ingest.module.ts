@@ -21,6 +21,7 @@ import { IntakeWriter } from './intake';
 import { NativeErrorsRoute } from './native-route';
 import { OtlpRoute } from './otlp-route';
 import { IntakeProcessor } from './processor';
+import { ProcessorThread } from './processor-thread';
 import { Registry, startRegistryProjection } from './registry';
 import { migrateIngestSchema } from './schema';
 import { SourceMapStore } from './source-map-store';
@@ -42,6 +43,7 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
   private subscription: Subscription | undefined;
   private registry: Registry | undefined;
   private processor: IntakeProcessor | undefined;
+  private thread: ProcessorThread | undefined;
 
   constructor(
     @Inject(INGEST_SETTINGS) private readonly settings: IngestSettings,
@@ -72,17 +74,45 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
     http.addRoute(/^\/v1\/(logs|traces)\/?$/, new OtlpRoute(this.settings));
     http.addRoute(/^\/v1\/releases\/counts\/?$/, new ReleaseCountsRoute(this.pool, schema, this.settings));
 
-    this.processor = new IntakeProcessor(this.pool, this.store, this.registry, new SourceMapStore(this.settings.INGEST_SOURCE_ROOT ?? process.cwd()), {
-      schema,
-      producer: { service: 'ingest', instance: this.config.SERVICE_INSTANCE_ID },
-      samplesPerIncident: this.settings.INGEST_SAMPLES_PER_INCIDENT,
-      bucketSeconds: this.settings.INGEST_BUCKET_SECONDS,
-      keepProcessedHours: this.settings.INGEST_KEEP_PROCESSED_HOURS,
-      onError: (error, what) => this.logger.warn(`${what}: ${describe(error)}`),
-      onProcessed: (count) => processed.inc(count),
-    });
-    writer.onCommitted(() => this.processor?.wake());
-    this.processor.start();
+    const producer = { service: 'ingest', instance: this.config.SERVICE_INSTANCE_ID };
+    const sourceRoot = this.settings.INGEST_SOURCE_ROOT ?? process.cwd();
+    if (this.settings.INGEST_PROCESSING === 'thread') {
+      // Processing runs on an event loop (and pool) of its own: see ProcessorThread.
+      this.thread = new ProcessorThread(
+        {
+          databaseUrl: this.config.DATABASE_URL,
+          schema,
+          serviceName: 'antibody-ingest',
+          producer,
+          samplesPerIncident: this.settings.INGEST_SAMPLES_PER_INCIDENT,
+          bucketSeconds: this.settings.INGEST_BUCKET_SECONDS,
+          keepProcessedHours: this.settings.INGEST_KEEP_PROCESSED_HOURS,
+          sourceRoot,
+          poolSize: 3,
+          // A steady flow is processed in batches of up to 100 ms of reports, not one per commit.
+          minBatchIntervalMs: 100,
+        },
+        {
+          onProcessed: (count) => processed.inc(count),
+          warn: (message) => this.logger.warn(message),
+          error: (message) => this.logger.error(message),
+        },
+      );
+      writer.onCommitted(() => this.thread?.wake());
+      this.thread.start();
+    } else {
+      this.processor = new IntakeProcessor(this.pool, this.store, this.registry, new SourceMapStore(sourceRoot), {
+        schema,
+        producer,
+        samplesPerIncident: this.settings.INGEST_SAMPLES_PER_INCIDENT,
+        bucketSeconds: this.settings.INGEST_BUCKET_SECONDS,
+        keepProcessedHours: this.settings.INGEST_KEEP_PROCESSED_HOURS,
+        onError: (error, what) => this.logger.warn(`${what}: ${describe(error)}`),
+        onProcessed: (count) => processed.inc(count),
+      });
+      writer.onCommitted(() => this.processor?.wake());
+      this.processor.start();
+    }
 
     // Intake routes are answered before Express sees the request (see IntakeHttp for why).
     const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
@@ -93,11 +123,22 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
         void http.serve(req, res);
         return;
       }
+      // A dead processor thread (being restarted) makes the instance unhealthy: reports would be
+      // stored but not counted until it is back.
+      const processing = this.thread?.health();
+      if (processing && !processing.up && req.method === 'GET' && (req.url ?? '').split('?', 1)[0] === '/health') {
+        const down = { processor: { status: 'down', message: processing.message } };
+        const body = JSON.stringify({ status: 'error', info: {}, error: down, details: down });
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       for (const listener of others) listener(req, res);
     });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.thread?.stop();
     await this.processor?.stop();
     await this.subscription?.stop();
     this.registry?.stop();

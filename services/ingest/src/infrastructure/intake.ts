@@ -37,6 +37,7 @@ export class IntakeWriter {
   private queue: Waiting[] = [];
   private inFlight = 0;
   private readonly table: string;
+  private readonly ids: string;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -46,6 +47,7 @@ export class IntakeWriter {
     private readonly maxConcurrentWrites = 3,
   ) {
     this.table = `${quoteSchema(schema)}.ingest_intake`;
+    this.ids = `${quoteSchema(schema)}.ingest_intake_ids`;
   }
 
   /** Called after each committed batch (the local processor wakes up on it). */
@@ -132,11 +134,16 @@ export class IntakeWriter {
 
   /**
    * `INSERT … VALUES (…), (…)` for `rows` rows of 7 parameters: plain text parameters, so there is
-   * no JSON or array literal to build in Node nor to parse in Postgres.
+   * no JSON or array literal to build in Node nor to parse in Postgres. The ids go to
+   * `ingest_intake_ids` first: a report whose id is there (stored before, processed or not) is not
+   * stored again.
    */
   private insert(rows: number): string {
     const values: string[] = [];
     for (let p = 0; p < rows * 7; p += 7) values.push(`($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}::timestamptz)`);
-    return `INSERT INTO ${this.table} (id, service, kind, body, traceparent, tracestate, received_at) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
+    return `WITH v (id, service, kind, body, traceparent, tracestate, received_at) AS (VALUES ${values.join(', ')}),
+      fresh AS (INSERT INTO ${this.ids} (id, service, received_at) SELECT id, service, received_at FROM v ON CONFLICT (id) DO NOTHING RETURNING id)
+      INSERT INTO ${this.table} (id, service, kind, body, traceparent, tracestate, received_at)
+      SELECT v.id, v.service, v.kind, v.body, v.traceparent, v.tracestate, v.received_at FROM v JOIN fresh ON fresh.id = v.id ON CONFLICT (id) DO NOTHING`;
   }
 }

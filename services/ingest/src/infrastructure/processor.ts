@@ -22,6 +22,12 @@ export interface ProcessorOptions {
   readonly batchSize?: number;
   /** Poll when not woken (default 250 ms). */
   readonly pollIntervalMs?: number;
+  /**
+   * After a batch that was not full, the next one starts at least this long after it started
+   * (default 0: at once). Rows arriving meanwhile are taken together, so a steady flow is processed
+   * in fewer, larger transactions (each has a fixed cost in both processes), at most this much later.
+   */
+  readonly minBatchIntervalMs?: number;
   /** Processed intake rows are deleted after this many hours (they deduplicate client retries until then). */
   readonly keepProcessedHours: number;
   readonly onError?: (error: unknown, what: string) => void;
@@ -65,6 +71,7 @@ export class IntakeProcessor {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  private interrupt: (() => void) | undefined;
   private readonly s: string;
   private lastClose = 0;
   private lastPrune = 0;
@@ -89,6 +96,7 @@ export class IntakeProcessor {
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
+    this.interrupt?.();
     await this.loop;
   }
 
@@ -101,6 +109,7 @@ export class IntakeProcessor {
     let failures = 0;
     while (this.running) {
       let processed = 0;
+      const batchStarted = Date.now();
       try {
         processed = await this.processBatch();
         if (Date.now() - this.lastClose > Math.min(1000, (this.options.bucketSeconds * 1000) / 4)) {
@@ -115,6 +124,20 @@ export class IntakeProcessor {
       } catch (error) {
         failures += 1;
         this.options.onError?.(error, 'processing the intake');
+      }
+      // stop() during the batch: no sleep (it would delay the stop by a poll interval or back-off).
+      if (!this.running) break;
+      const gather = (this.options.minBatchIntervalMs ?? 0) - (Date.now() - batchStarted);
+      if (processed > 0 && processed < (this.options.batchSize ?? 500) && failures === 0 && gather > 0) {
+        // Not cut short by wake(), only by stop().
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, gather);
+          this.interrupt = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.interrupt = undefined;
       }
       if (processed === 0 || failures > 0) {
         const delay = failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (this.options.pollIntervalMs ?? 250);
@@ -291,7 +314,9 @@ export class IntakeProcessor {
         [service, reason, category, bucket, drops.get(key)],
       );
     }
-    await client.query(`UPDATE ${this.s}.ingest_intake SET processed_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+    // Processed rows are deleted (their ids stay in ingest_intake_ids for retry deduplication): a
+    // delete only stamps the row, where an update wrote it anew with its index entries.
+    await client.query(`DELETE FROM ${this.s}.ingest_intake WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
   }
 
   private occurrence(report: ErrorReport): Occurrence {
@@ -442,14 +467,23 @@ export class IntakeProcessor {
     });
   }
 
-  /** Deletes processed rows older than `keepProcessedHours`, at most 5,000 per call. */
+  /**
+   * Forgets report ids, and deletes rows kept with their failure (or processed by an earlier
+   * version, which kept processed rows), older than `keepProcessedHours`: at most 50,000 ids and
+   * 5,000 rows per call.
+   */
   async pruneProcessed(): Promise<number> {
-    const result = await this.pool.query(
+    const ids = await this.pool.query(
+      `DELETE FROM ${this.s}.ingest_intake_ids WHERE id IN (
+         SELECT id FROM ${this.s}.ingest_intake_ids WHERE received_at < now() - make_interval(hours => $1) LIMIT 50000)`,
+      [this.options.keepProcessedHours],
+    );
+    const rows = await this.pool.query(
       `DELETE FROM ${this.s}.ingest_intake WHERE id IN (
          SELECT id FROM ${this.s}.ingest_intake WHERE processed_at < now() - make_interval(hours => $1) LIMIT 5000)`,
       [this.options.keepProcessedHours],
     );
-    return result.rowCount ?? 0;
+    return (ids.rowCount ?? 0) + (rows.rowCount ?? 0);
   }
 
   private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {

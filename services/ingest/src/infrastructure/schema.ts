@@ -5,11 +5,15 @@ import type { Pool } from 'pg';
  * Creates ingest's tables (idempotent; run at start, safe with several instances racing thanks to
  * an advisory lock). They live in the event store's schema, prefixed `ingest_`:
  *
- * - `ingest_intake`: the durable inbox (the report as JSON text in `body`; `payload` jsonb in rows
- *   written by earlier versions). A report is acknowledged only after its row committed; the
- *   processor marks it processed in the same transaction as its counts, so each accepted report is
- *   counted exactly once. Processed rows are kept for INGEST_KEEP_PROCESSED_HOURS (deduplication of
- *   client retries by id), then deleted.
+ * - `ingest_intake`: the durable inbox of reports not yet processed (the report as JSON text in
+ *   `body`; `payload` jsonb in rows written by earlier versions). A report is acknowledged only after
+ *   its row committed; the processor deletes it in the same transaction as its counts, so each
+ *   accepted report is counted exactly once. A row that cannot be processed is kept, marked
+ *   `processed_at` with its `failure`, for INGEST_KEEP_PROCESSED_HOURS.
+ * - `ingest_intake_ids`: the id of every report stored in the last INGEST_KEEP_PROCESSED_HOURS
+ *   (written with its intake row): a client retry of a report already stored, processed or not, is
+ *   not stored again. Deleting processed rows (instead of an UPDATE, which rewrote the whole row and
+ *   its index entries) keeps the processing transaction cheap.
  * - `ingest_fingerprints`: per (service, fingerprint) the incident, its status and samples stored.
  * - `ingest_incident_counts`: occurrences per incident per time bucket; `emitted_count` is how many
  *   of them OccurrencesCounted events already reported (a late arrival is reported as a delta).
@@ -27,6 +31,7 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`antibody-ingest-migrate-${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    const hadIds = (await client.query<{ t: string | null }>(`SELECT to_regclass($1) AS t`, [`${s}.ingest_intake_ids`])).rows[0]?.t != null;
     await client.query(`
       CREATE TABLE IF NOT EXISTS ${s}.ingest_intake (
         id uuid PRIMARY KEY,
@@ -42,6 +47,12 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
       );
       CREATE INDEX IF NOT EXISTS ingest_intake_pending ON ${s}.ingest_intake (received_at) WHERE processed_at IS NULL;
       CREATE INDEX IF NOT EXISTS ingest_intake_processed ON ${s}.ingest_intake (processed_at) WHERE processed_at IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS ${s}.ingest_intake_ids (
+        id uuid PRIMARY KEY,
+        service text NOT NULL,
+        received_at timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ingest_intake_ids_received ON ${s}.ingest_intake_ids USING brin (received_at);
       CREATE TABLE IF NOT EXISTS ${s}.ingest_fingerprints (
         service text NOT NULL,
         fingerprint text NOT NULL,
@@ -122,6 +133,11 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
     // processor parses them anyway); rows written before keep their jsonb payload.
     if (!column('ingest_intake', 'body')) await client.query(`ALTER TABLE ${s}.ingest_intake ADD COLUMN IF NOT EXISTS body text`);
     if (column('ingest_intake', 'payload')?.is_nullable === 'NO') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN payload DROP NOT NULL`);
+    // Ids of reports stored before the id table existed (processed rows were kept then): they keep
+    // deduplicating retries until pruned.
+    if (!hadIds) {
+      await client.query(`INSERT INTO ${s}.ingest_intake_ids (id, service, received_at) SELECT id, service, received_at FROM ${s}.ingest_intake ON CONFLICT (id) DO NOTHING`);
+    }
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
