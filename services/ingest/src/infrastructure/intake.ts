@@ -1,6 +1,7 @@
 import { quoteSchema } from '@antibody/event-store';
 import type { Pool } from 'pg';
 import type { IntakeReport } from '../domain/report';
+import { inTransaction } from './transaction';
 
 /** One report to store durably, with the trace context of the request that brought it. */
 export interface IntakeRow {
@@ -110,26 +111,12 @@ export class IntakeWriter {
 
   /** A batch over one statement's parameter limit (a huge OTLP export): several INSERTs, one transaction. */
   private async insertInChunks(params: ReadonlyArray<string | null>): Promise<void> {
-    const client = await this.pool.connect();
-    let lost: Error | undefined;
-    const onError = (error: Error): void => {
-      lost = error;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       for (let start = 0; start < params.length; start += MAX_ROWS_PER_STATEMENT * 7) {
         const chunk = params.slice(start, start + MAX_ROWS_PER_STATEMENT * 7);
         await client.query(this.insert(chunk.length / 7), chunk);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.removeListener('error', onError);
-      client.release(lost);
-    }
+    });
   }
 
   /**

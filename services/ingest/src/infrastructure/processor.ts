@@ -11,6 +11,7 @@ import type { ErrorReport, IntakeReport } from '../domain/report';
 import { applySourceMaps } from '../domain/source-maps';
 import type { Registry } from './registry';
 import type { SourceMapStore } from './source-map-store';
+import { inTransaction } from './transaction';
 
 /** Settings of the {@link IntakeProcessor}. */
 export interface ProcessorOptions {
@@ -155,7 +156,7 @@ export class IntakeProcessor {
 
   /** Claims and processes up to one batch; returns how many rows it handled. */
   async processBatch(): Promise<number> {
-    const rows = await this.inTransaction(async (client) => {
+    const rows = await inTransaction(this.pool, async (client) => {
       const claimed = await this.claim(client, this.options.batchSize ?? 500);
       if (claimed.length > 0) await this.apply(client, claimed);
       return claimed;
@@ -174,7 +175,7 @@ export class IntakeProcessor {
     for (let i = 0; i < (this.options.batchSize ?? 500); i++) {
       let claimedRow: IntakeRecord | undefined;
       try {
-        const rows = await this.inTransaction(async (client) => {
+        const rows = await inTransaction(this.pool, async (client) => {
           const claimed = await this.claim(client, 1);
           claimedRow = claimed[0];
           if (claimed.length > 0) await this.apply(client, claimed);
@@ -434,7 +435,7 @@ export class IntakeProcessor {
    * reported), so a retry or a second instance can never report the same occurrences twice.
    */
   async closeBuckets(now: Date = new Date()): Promise<number> {
-    return this.inTransaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const due = await client.query<{ incident_id: string; bucket_start: Date; bucket_seconds: number; count: string; emitted_count: string }>(
         `SELECT incident_id, bucket_start, bucket_seconds, count, emitted_count FROM ${this.s}.ingest_incident_counts
          WHERE count > emitted_count AND bucket_start + make_interval(secs => bucket_seconds) <= $1
@@ -484,29 +485,6 @@ export class IntakeProcessor {
       [this.options.keepProcessedHours],
     );
     return (ids.rowCount ?? 0) + (rows.rowCount ?? 0);
-  }
-
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    // pg emits 'error' on a checked-out client whose connection drops between queries; without a
-    // listener that would crash the process. The failure surfaces through the next query instead.
-    let lost: Error | undefined;
-    const onError = (error: Error): void => {
-      lost = error;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.removeListener('error', onError);
-      client.release(lost);
-    }
   }
 }
 
