@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { context } from '@opentelemetry/api';
 import { appendTraced, type Producer } from '@antibody/bus';
-import { deterministicEventId, quoteSchema, type EventStore } from '@antibody/event-store';
+import { deterministicEventId, quoteSchema, Sleeper, type EventStore } from '@antibody/event-store';
 import { contextFromCarrier } from '@antibody/telemetry';
 import type { Pool, PoolClient } from 'pg';
 import { computeGrouping } from '../domain/fingerprint';
@@ -71,8 +71,10 @@ const zero = (): ReleaseDelta => ({ errors: 0, requests: 0, requestErrors: 0, du
 export class IntakeProcessor {
   private running = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private interrupt: (() => void) | undefined;
+  /** Between polls: cut short by wake() and stop(). */
+  private readonly poll = new Sleeper();
+  /** While gathering the next batch: cut short only by stop(). */
+  private readonly gathering = new Sleeper();
   private readonly s: string;
   private lastClose = 0;
   private lastPrune = 0;
@@ -96,14 +98,14 @@ export class IntakeProcessor {
   /** Finishes the batch in progress, then stops. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
-    this.interrupt?.();
+    this.poll.wake();
+    this.gathering.wake();
     await this.loop;
   }
 
   /** Processes new rows now instead of at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.poll.wake();
   }
 
   private async run(): Promise<void> {
@@ -129,27 +131,10 @@ export class IntakeProcessor {
       // stop() during the batch: no sleep (it would delay the stop by a poll interval or back-off).
       if (!this.running) break;
       const gather = (this.options.minBatchIntervalMs ?? 0) - (Date.now() - batchStarted);
-      if (processed > 0 && processed < (this.options.batchSize ?? 500) && failures === 0 && gather > 0) {
-        // Not cut short by wake(), only by stop().
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, gather);
-          this.interrupt = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.interrupt = undefined;
-      }
+      if (processed > 0 && processed < (this.options.batchSize ?? 500) && failures === 0 && gather > 0) await this.gathering.sleep(gather);
       if (processed === 0 || failures > 0) {
         const delay = failures > 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (this.options.pollIntervalMs ?? 250);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeUp = undefined;
+        await this.poll.sleep(delay);
       }
     }
   }
