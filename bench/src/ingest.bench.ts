@@ -266,18 +266,39 @@ export async function main(): Promise<void> {
     process.stderr.write(`ingest: ${LATENCY_SECONDS}s at 1,000 envelopes/s…\n`);
     const latencyRun = await drive(ingestUrl, headers, LATENCY_SECONDS, 1000);
 
-    // Every acknowledged envelope must end up counted (the warm-up envelopes count too).
+    // Every acknowledged envelope must end up counted (the warm-up envelopes count too). Requests
+    // still in flight when autocannon stopped may commit after a first look at the backlog, so the
+    // tally is taken once everything stored is counted or marked failed — or after a minute, when
+    // what is still missing is lost.
     const loadAccepted = rounds.reduce((n, r) => n + r.ingest['2xx'], 0);
     const acknowledged = loadAccepted + latencyRun['2xx'];
-    await backlogDrained();
-    const counted = Number((await pool.query(`SELECT coalesce(sum(errors), 0) AS n FROM "${schema}".ingest_release_counts WHERE service = $1`, [service])).rows[0].n);
-    const failed = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_intake WHERE failure IS NOT NULL`)).rows[0].n);
-    const incidents = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_fingerprints`)).rows[0].n);
     // Every report stored: the ids in ingest_intake_ids (processed rows are deleted from the intake;
     // a build from before that table kept them in ingest_intake, see INGEST_BENCH_MAIN).
     const idTable = (await pool.query<{ t: string | null }>(`SELECT to_regclass($1) AS t`, [`"${schema}".ingest_intake_ids`])).rows[0]?.t;
-    const stored = Number((await pool.query(`SELECT count(*) AS n FROM ${idTable ? `"${schema}".ingest_intake_ids` : `"${schema}".ingest_intake`}`)).rows[0].n);
+    const tally = async () => {
+      const row = (
+        await pool.query<{ counted: string; failed: string; stored: string }>(
+          `SELECT (SELECT coalesce(sum(errors), 0) FROM "${schema}".ingest_release_counts WHERE service = $1) AS counted,
+                  (SELECT count(*) FROM "${schema}".ingest_intake WHERE failure IS NOT NULL) AS failed,
+                  (SELECT count(*) FROM ${idTable ? `"${schema}".ingest_intake_ids` : `"${schema}".ingest_intake`}) AS stored`,
+          [service],
+        )
+      ).rows[0]!;
+      return { counted: Number(row.counted), failed: Number(row.failed), stored: Number(row.stored) };
+    };
+    await backlogDrained();
+    const settled = await waitFor(
+      async () => {
+        const t = await tally();
+        return t.stored >= acknowledged && t.counted + t.failed === t.stored ? t : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'every stored report to be counted' },
+    ).catch(() => tally());
+    const { counted, failed, stored } = settled;
+    const incidents = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_fingerprints`)).rows[0].n);
     const warmUps = stored - acknowledged;
+    // Lost: acknowledged but never stored, plus stored but neither counted nor marked failed.
+    const lost = Math.max(0, acknowledged - stored) + Math.max(0, stored - counted - failed);
 
     const ingestRates = rounds.map((r) => r.ingest['2xx'] / SLICE_SECONDS);
     const bareRates = rounds.map((r) => r.bare['2xx'] / BARE_SLICE_SECONDS);
@@ -298,7 +319,7 @@ export async function main(): Promise<void> {
         p50_ms: { value: latencyRun.latency.p50, unit: 'ms', note: `at ${(latencyRun['2xx'] / LATENCY_SECONDS).toFixed(0)} envelopes/s offered 1000/s for ${LATENCY_SECONDS}s` },
         p99_ms: { value: latencyRun.latency.p99, unit: 'ms', goal: '<= 50' },
         lost: {
-          value: acknowledged + warmUps - counted - failed,
+          value: lost,
           unit: 'reports',
           goal: '0',
           note: `acknowledged ${acknowledged} (+${warmUps} stored beyond autocannon's count: warm-up, and requests in flight when a slice ended), counted ${counted}, failed ${failed}`,

