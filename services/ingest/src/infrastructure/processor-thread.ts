@@ -43,6 +43,11 @@ export interface ProcessorThreadHealth {
   readonly message?: string;
 }
 
+// A batch holds hundreds of parsed reports across its queries; with a larger young generation most
+// of them die there instead of being promoted and collected by full GCs (the bench measured about a
+// fifth less GC time in the thread with 96 MB than with V8's default).
+const PROCESSOR_YOUNG_GENERATION_MB = 96;
+
 // Under ts-jest (sources, not the build) the worker is loaded through TypeScript's transpiler; the
 // service itself always runs the compiled processor-worker.js.
 const TS_LOADER = `
@@ -89,9 +94,10 @@ export class ProcessorThread {
     if (this.worker || this.stopping) return;
     const fromSources = __filename.endsWith('.ts');
     const entry = join(__dirname, fromSources ? 'processor-worker.ts' : 'processor-worker.js');
+    const resourceLimits = { maxYoungGenerationSizeMb: PROCESSOR_YOUNG_GENERATION_MB };
     const worker = fromSources
-      ? new Worker(TS_LOADER, { eval: true, workerData: { ...this.data, entry, typescript: require.resolve('typescript') } })
-      : new Worker(entry, { workerData: this.data });
+      ? new Worker(TS_LOADER, { eval: true, workerData: { ...this.data, entry, typescript: require.resolve('typescript') }, resourceLimits })
+      : new Worker(entry, { workerData: this.data, resourceLimits });
     this.worker = worker;
     let lastError: string | undefined;
     worker.on('message', (message: FromProcessor) => {

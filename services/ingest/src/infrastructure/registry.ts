@@ -21,6 +21,9 @@ export interface KnownService {
 }
 
 /** SHA-256 (hex) of an ingest key, as IngestKeyCreated stores it. */
+/** Bound of the secret → hash memo of {@link Registry}. */
+const MAX_KNOWN_HASHES = 10_000;
+
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -88,6 +91,8 @@ async function project(client: PoolClient, s: string, event: StoredEvent): Promi
  */
 export class Registry {
   private keys = new Map<string, KnownKey>();
+  /** Presented secret → its hash, for keys found (see rememberHash). */
+  private readonly knownHashes = new Map<string, string>();
   private services = new Map<string, KnownService>();
   private loading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -117,9 +122,12 @@ export class Registry {
    * is looked up in Postgres. Throws when the key is not in memory and Postgres cannot be read.
    */
   async key(secret: string): Promise<KnownKey | undefined> {
-    const hash = hashKey(secret);
+    const hash = this.knownHashes.get(secret) ?? hashKey(secret);
     const known = this.keys.get(hash);
-    if (known) return known;
+    if (known) {
+      this.rememberHash(secret, hash);
+      return known;
+    }
     // A miss is looked up directly (primary key), so a key created a moment ago works at once.
     const found = await this.pool.query<{ key_id: string; project: string; rate_limit_per_minute: number | null; revoked: boolean }>(
       `SELECT key_id, project, rate_limit_per_minute, revoked FROM ${this.s}.ingest_keys WHERE hash = $1`,
@@ -129,8 +137,21 @@ export class Registry {
     if (!row) return undefined;
     const key: KnownKey = { keyId: row.key_id, project: row.project, revoked: row.revoked, ...(row.rate_limit_per_minute ? { rateLimitPerMinute: row.rate_limit_per_minute } : {}) };
     this.keys.set(hash, key);
+    this.rememberHash(secret, hash);
     if (!this.services.has(key.project)) await this.refresh();
     return key;
+  }
+
+  /**
+   * Every intake request presents its key: the SHA-256 of a known one is kept (a few µs per request
+   * at thousands per second). Only known keys are kept, and at most MAX_KNOWN_HASHES, so requests
+   * with made-up keys cannot grow it. Revocation still applies at once: the key itself is looked up
+   * by its hash on every request.
+   */
+  private rememberHash(secret: string, hash: string): void {
+    if (this.knownHashes.has(secret)) return;
+    if (this.knownHashes.size >= MAX_KNOWN_HASHES) this.knownHashes.clear();
+    this.knownHashes.set(secret, hash);
   }
 
   service(name: string): KnownService | undefined {
