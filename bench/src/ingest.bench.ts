@@ -120,22 +120,16 @@ function cpuSeconds(pid: number | undefined, tree = false): number | undefined {
   return total;
 }
 
-/** The embedded Postgres server: the `postgres` process below this one (its helper starts it); undefined when not embedded or not on Linux. */
-function embeddedPostgresPid(): number | undefined {
-  try {
-    const all = readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map((name) => procStat(Number(name)))
-      .filter((p): p is ProcStat => p !== undefined);
-    const byPid = new Map(all.map((p) => [p.pid, p]));
-    const below = (p: ProcStat): boolean => {
-      for (let q = byPid.get(p.ppid); q; q = byPid.get(q.ppid)) if (q.pid === process.pid) return true;
-      return false;
-    };
-    return all.find((p) => p.comm === 'postgres' && byPid.get(p.ppid)?.comm !== 'postgres' && below(p))?.pid;
-  } catch {
-    return undefined;
-  }
+/**
+ * The Postgres server's main process when it runs on this machine (embedded or a local server):
+ * the parent of this connection's backend. Undefined when the server is elsewhere (its backend pid
+ * is then not a local postgres process) or not on Linux.
+ */
+async function localPostgresPid(pool: Pool): Promise<number | undefined> {
+  const backend = Number((await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+  const stat = procStat(backend);
+  if (!stat || !stat.comm.startsWith('postgres')) return undefined;
+  return procStat(stat.ppid)?.comm.startsWith('postgres') ? stat.ppid : undefined;
 }
 
 function spawnProcess(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
@@ -240,7 +234,7 @@ export async function main(): Promise<void> {
     // Full load on ingest and on the bare server alternate in ROUNDS rounds (each ingest slice is
     // followed by the digestion of its backlog, then the bare slice), so both see the same machine
     // — it is shared, and its other load drifts over minutes — and the ratio is taken per round.
-    const postgresPid = embeddedPostgresPid();
+    const postgresPid = await localPostgresPid(pool);
     const rounds: Array<{ ingest: autocannon.Result; bare: autocannon.Result; drainSeconds: number }> = [];
     let ingestCpu = 0;
     let postgresCpu = 0;
@@ -332,7 +326,7 @@ export async function main(): Promise<void> {
         postgres_cpu_ms_per_envelope: {
           value: (postgresCpu * 1000) / loadAccepted,
           unit: 'ms',
-          note: 'CPU time of the embedded Postgres (all its processes) per envelope of the full-load slices, storing and processing it; NaN when not embedded',
+          note: 'CPU time of Postgres (all its processes, including other clients\' work on a shared server) per envelope of the full-load slices, storing and processing it; NaN when the server is not on this machine',
         },
         bare_cpu_ms_per_envelope: { value: (bareCpu * 1000) / bareAccepted, unit: 'ms', note: 'CPU time of the bare server per envelope, same run' },
         drain_s: {

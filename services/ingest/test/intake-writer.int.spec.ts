@@ -78,6 +78,17 @@ describe('IntakeWriter (group commit on Postgres)', () => {
     expect(await stored([id])).toBe(1);
   });
 
+  it('stores report text compressed with lz4 when the server offers it, pglz otherwise (also after migrating again)', async () => {
+    await migrateIngestSchema(t.pool, t.schema);
+    const offered = (await t.pool.query(`SELECT 'lz4' = ANY (enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`)).rows[0]?.lz4 === true;
+    const large = row();
+    const report = { ...large.report, exception: { type: 'TypeError', value: 'a long message '.repeat(400) } } as IntakeReport;
+    await new IntakeWriter(t.pool, t.schema).write([{ report }]);
+    const stored = await t.pool.query(`SELECT pg_column_compression(body) AS method, body FROM "${t.schema}".ingest_intake WHERE id = $1`, [report.eventId]);
+    expect(stored.rows[0].method).toBe(offered ? 'lz4' : 'pglz');
+    expect(JSON.parse(stored.rows[0].body)).toEqual(report);
+  });
+
   it('rejects with IntakeUnavailableError when Postgres cannot be reached, and stores nothing of that call', async () => {
     const url = new URL(t.databaseUrl);
     url.port = String(await freePort());
