@@ -65,8 +65,8 @@ export class PatchValidatedHandler {
   }
 
   /**
-   * Commits the chosen patch (once: a redelivery reuses the recorded FixCommitted), then
-   * proposes it or rolls it out. Anything that cannot be done appends IncidentEscalated (step
+   * Commits the chosen patch (once: a redelivery reuses the recorded FixCommitted); what follows
+   * (proposal or rollout) starts from the recorded FixCommitted. Anything that cannot be done appends IncidentEscalated (step
    * `rollout`); only a transient conflict (another instance holds the incident) throws, to retry.
    */
   private async commitAndRollOut(chosen: StoredEvent, event: StoredEvent, ctx: HandlerContext): Promise<void> {
@@ -78,7 +78,7 @@ export class PatchValidatedHandler {
     if (!opened || !proposal) return void (await escalate(`patch ${patchId} was validated but its incident or proposal is missing from ${event.streamId}`));
     const registration = await readRegistration(this.store, opened.service);
     if (!registration) return void (await escalate(`service ${opened.service} is not registered: nowhere to commit the fix`));
-    const { repository, deploy, policy } = registration;
+    const { repository, deploy } = registration;
     let committed = incident.events.find((e) => e.type === 'FixCommitted' && (e.data as Json).patchId === patchId)?.data as { commitSha: string; branch: string; pullRequestUrl?: string } | undefined;
     const validated = chosen.data as { tests: { status: string }[]; reproduction: { status: string; diff?: string } };
     const passed = validated.tests.filter((t) => t.status === 'passed').length;
@@ -105,16 +105,16 @@ export class PatchValidatedHandler {
       }
       await ctx.emit(event.streamId, [{ type: 'FixCommitted', data: { patchId, ...committed } }]);
     }
-    const auto = policy.autoDeploy === true && deploy.adapter !== 'none';
-    if (!auto) {
-      await this.settings.notifier.notify({ kind: 'fix-proposed', incidentId: opened.incidentId, service: opened.service, title: `Fix proposed for ${opened.service}`, details: `branch ${committed.branch}, ${passed} tests passed; \`antibody approve ${opened.incidentId}\` rolls it out`, url: committed.pullRequestUrl });
-    }
-    // An automatic rollout starts from the recorded FixCommitted (onFixCommitted), in a delivery of
-    // its own: this one's transaction may hold uncommitted events, and a reader of the store's log
-    // (the fleet agent without NATS) would not see the rollout's requests until it commits.
+    // The rollout, or the fix-proposed notice, follows from the recorded FixCommitted
+    // (onFixCommitted), in a delivery of its own: this one's transaction may hold uncommitted events,
+    // so a notice sent from here could announce a fix not yet (or never) recorded, and a reader of
+    // the store's log (the fleet agent without NATS) would not see the rollout's requests until it commits.
   }
 
-  /** A committed fix under an auto-deploy policy is rolled out, unless its round already moved on. */
+  /**
+   * A committed fix is rolled out under an auto-deploy policy, and announced (`fix-proposed`)
+   * under a propose-only one, unless its round already moved on.
+   */
   @OnEvent('FixCommitted', { name: 'roll-out' })
   async onFixCommitted(event: StoredEvent, ctx: HandlerContext): Promise<void> {
     const { patchId, commitSha } = event.data as { patchId: string; commitSha: string };
@@ -124,8 +124,21 @@ export class PatchValidatedHandler {
     const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
     if (!opened) return;
     const registration = await readRegistration(this.store, opened.service);
-    if (!registration || registration.policy.autoDeploy !== true || registration.deploy.adapter === 'none') return;
-    await this.startRollout(event, ctx, opened, patchId, commitSha, registration.deploy);
+    if (!registration) return;
+    if (registration.policy.autoDeploy === true && registration.deploy.adapter !== 'none') {
+      return this.startRollout(event, ctx, opened, patchId, commitSha, registration.deploy);
+    }
+    const { branch, pullRequestUrl } = event.data as { branch: string; pullRequestUrl?: string };
+    const validated = incident.events.find((e) => e.type === 'PatchValidated' && (e.data as Json).patchId === patchId)?.data as { tests: { status: string }[] } | undefined;
+    const passed = validated?.tests.filter((t) => t.status === 'passed').length ?? 0;
+    await this.settings.notifier.notify({
+      kind: 'fix-proposed',
+      incidentId: opened.incidentId,
+      service: opened.service,
+      title: `Fix proposed for ${opened.service}`,
+      details: `branch ${branch}, ${passed} tests passed; \`antibody approve ${opened.incidentId}\` rolls it out`,
+      url: pullRequestUrl,
+    });
   }
 
   /**
