@@ -33,7 +33,7 @@ interface Waiting {
  * One write is in flight at a time unless a full batch is already waiting: each statement and
  * commit has a fixed cost in both processes, so a second concurrent write while the first is
  * running only halves the batches (measured: about 9 rows per INSERT with three writers at
- * saturation, 28 with one, and 15–25% less CPU per report in ingest and Postgres together). A
+ * saturation, 28 with one, and 9–18% less CPU per report in ingest and Postgres together). A
  * further write starts only when one writer cannot keep up, up to `maxConcurrentWrites`.
  *
  * Guarantees: {@link write} resolves only after the rows are committed; it rejects with
