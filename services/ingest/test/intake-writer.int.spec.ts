@@ -78,15 +78,19 @@ describe('IntakeWriter (group commit on Postgres)', () => {
     expect(await stored([id])).toBe(1);
   });
 
-  it('stores report text compressed with lz4 when the server offers it, pglz otherwise (also after migrating again)', async () => {
+  it('keeps report text up to a page uncompressed and compresses larger text with lz4 when the server offers it, pglz otherwise (also after migrating again)', async () => {
     await migrateIngestSchema(t.pool, t.schema);
     const offered = (await t.pool.query(`SELECT 'lz4' = ANY (enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`)).rows[0]?.lz4 === true;
-    const large = row();
-    const report = { ...large.report, exception: { type: 'TypeError', value: 'a long message '.repeat(400) } } as IntakeReport;
-    await new IntakeWriter(t.pool, t.schema).write([{ report }]);
-    const stored = await t.pool.query(`SELECT pg_column_compression(body) AS method, body FROM "${t.schema}".ingest_intake WHERE id = $1`, [report.eventId]);
-    expect(stored.rows[0].method).toBe(offered ? 'lz4' : 'pglz');
-    expect(JSON.parse(stored.rows[0].body)).toEqual(report);
+    const withMessage = (length: number): IntakeReport => ({ ...row().report, exception: { type: 'TypeError', value: 'a long message '.repeat(length / 15) } }) as IntakeReport;
+    const typical = withMessage(3500);
+    const large = withMessage(20_000);
+    await new IntakeWriter(t.pool, t.schema).write([{ report: typical }, { report: large }]);
+    const stored = async (report: IntakeReport) =>
+      (await t.pool.query(`SELECT pg_column_compression(body) AS method, body FROM "${t.schema}".ingest_intake WHERE id = $1`, [report.eventId])).rows[0];
+    expect((await stored(typical)).method).toBeNull();
+    expect((await stored(large)).method).toBe(offered ? 'lz4' : 'pglz');
+    expect(JSON.parse((await stored(typical)).body)).toEqual(typical);
+    expect(JSON.parse((await stored(large)).body)).toEqual(large);
   });
 
   it('rejects with IntakeUnavailableError when Postgres cannot be reached, and stores nothing of that call', async () => {

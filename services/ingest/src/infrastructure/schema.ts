@@ -133,15 +133,19 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
     // processor parses them anyway); rows written before keep their jsonb payload.
     if (!column('ingest_intake', 'body')) await client.query(`ALTER TABLE ${s}.ingest_intake ADD COLUMN IF NOT EXISTS body text`);
     if (column('ingest_intake', 'payload')?.is_nullable === 'NO') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN payload DROP NOT NULL`);
-    // The report text is compressed with lz4 where the server has it (Postgres 14+ built with lz4,
-    // as the distributions' packages are): TOAST's default pglz costs Postgres about a fifth more
-    // CPU per stored report (measured on Postgres 15 with 3.5 KB reports). Only new values use it.
-    const compression = await client.query<{ lz4: boolean; current: string | null }>(
+    // TOAST compresses every value over ~2 KB on the way in, and pglz (the default) cost Postgres
+    // about a quarter of its CPU per stored report (measured on Postgres 15 with 3.5 KB reports).
+    // The intake is a transient inbox, so rows up to a page are kept uncompressed
+    // (toast_tuple_target 8160); larger ones are compressed with lz4 where the server has it
+    // (Postgres 14+ built with lz4, as the distributions' packages are), pglz otherwise.
+    const storage = await client.query<{ lz4: boolean; current: string | null; target: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) AS lz4,
-              (SELECT attcompression::text FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'body') AS current`,
+              (SELECT attcompression::text FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'body') AS current,
+              coalesce((SELECT 'toast_tuple_target=8160' = ANY (reloptions) FROM pg_class WHERE oid = $1::regclass), false) AS target`,
       [`${s}.ingest_intake`],
     );
-    const { lz4, current } = compression.rows[0]!;
+    const { lz4, current, target } = storage.rows[0]!;
+    if (!target) await client.query(`ALTER TABLE ${s}.ingest_intake SET (toast_tuple_target = 8160)`);
     if (lz4 && current !== 'l') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN body SET COMPRESSION lz4`);
     // Ids of reports stored before the id table existed (processed rows were kept then): they keep
     // deduplicating retries until pruned.
