@@ -20,10 +20,10 @@ export interface KnownService {
   readonly deregistered: boolean;
 }
 
-/** SHA-256 (hex) of an ingest key, as IngestKeyCreated stores it. */
 /** Bound of the secret → hash memo of {@link Registry}. */
 const MAX_KNOWN_HASHES = 10_000;
 
+/** SHA-256 (hex) of an ingest key, as IngestKeyCreated stores it. */
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }

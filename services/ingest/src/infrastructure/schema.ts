@@ -138,15 +138,20 @@ export async function migrateIngestSchema(pool: Pool, schema: string): Promise<v
     // The intake is a transient inbox, so rows up to a page are kept uncompressed
     // (toast_tuple_target 8160); larger ones are compressed with lz4 where the server has it
     // (Postgres 14+ built with lz4, as the distributions' packages are), pglz otherwise.
-    const storage = await client.query<{ lz4: boolean; current: string | null; target: boolean }>(
+    const storage = await client.query<{ lz4: boolean; target: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) AS lz4,
-              (SELECT attcompression::text FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'body') AS current,
               coalesce((SELECT 'toast_tuple_target=8160' = ANY (reloptions) FROM pg_class WHERE oid = $1::regclass), false) AS target`,
       [`${s}.ingest_intake`],
     );
-    const { lz4, current, target } = storage.rows[0]!;
+    const { lz4, target } = storage.rows[0]!;
     if (!target) await client.query(`ALTER TABLE ${s}.ingest_intake SET (toast_tuple_target = 8160)`);
-    if (lz4 && current !== 'l') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN body SET COMPRESSION lz4`);
+    // Only servers with lz4 (14+) have pg_attribute.attcompression.
+    if (lz4) {
+      const current = await client.query<{ method: string }>(`SELECT attcompression::text AS method FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'body'`, [
+        `${s}.ingest_intake`,
+      ]);
+      if (current.rows[0]?.method !== 'l') await client.query(`ALTER TABLE ${s}.ingest_intake ALTER COLUMN body SET COMPRESSION lz4`);
+    }
     // Ids of reports stored before the id table existed (processed rows were kept then): they keep
     // deduplicating retries until pruned.
     if (!hadIds) {
