@@ -88,17 +88,28 @@ describe('antibody-patcher after a rollback (real Postgres, store-log transport)
     return (await events(streamId)).at(-1)!;
   }
 
+  /** `file` committed with `source`, its service registered, a patcher running and an incident of `error` there diagnosed: its stream. */
+  async function diagnosedIncident(
+    service: string,
+    file: string,
+    source: string,
+    error: { type: string; message: string; function: string; lineno: number },
+    patcherEnv: Record<string, string> = {},
+  ): Promise<string> {
+    const commit = repo.commit({ [file]: source });
+    const registered = name(service);
+    await registerService(t.store, registered, repo.dir);
+    apps.push(await startPatcher(t, patcherEnv));
+    return openDiagnosedIncident(t.store, { service: registered, repo: repo.dir, commit, type: error.type, message: error.message, frames: [{ file, function: error.function, lineno: error.lineno }] });
+  }
+
   async function firstRound(streamId: string): Promise<Proposed[]> {
     const diagnosis = (await events(streamId)).find((e) => e.type === 'DiagnosisMade')!;
     return dataOf<Proposed>(await answerTo(diagnosis), 'PatchProposed');
   }
 
   it('given the top template fix was rolled back, when the incident is diagnosed again, then the next-ranked candidates are proposed under new ids and the failed change never', async () => {
-    const commit = repo.commit({ 'src/cart.js': CART });
-    const service = name('shop');
-    await registerService(t.store, service, repo.dir);
-    apps.push(await startPatcher(t));
-    const streamId = await openDiagnosedIncident(t.store, { service, repo: repo.dir, commit, type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')", frames: [{ file: 'src/cart.js', function: 'lineTotal', lineno: 5 }] });
+    const streamId = await diagnosedIncident('shop', 'src/cart.js', CART, { type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')", function: 'lineTotal', lineno: 5 });
     const round1 = await firstRound(streamId);
     expect(round1.length).toBeGreaterThanOrEqual(2);
     const failed = round1[0]!;
@@ -114,11 +125,7 @@ describe('antibody-patcher after a rollback (real Postgres, store-log transport)
   });
 
   it('given the validator rejected the top candidate and the next one was rolled back, when the incident is diagnosed again, then neither change is proposed again: the candidates after them are', async () => {
-    const commit = repo.commit({ 'src/cart.js': CART });
-    const service = name('shop');
-    await registerService(t.store, service, repo.dir);
-    apps.push(await startPatcher(t));
-    const streamId = await openDiagnosedIncident(t.store, { service, repo: repo.dir, commit, type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')", frames: [{ file: 'src/cart.js', function: 'lineTotal', lineno: 5 }] });
+    const streamId = await diagnosedIncident('shop', 'src/cart.js', CART, { type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')", function: 'lineTotal', lineno: 5 });
     const round1 = await firstRound(streamId);
     expect(round1.length).toBeGreaterThanOrEqual(3);
     const [rejected, rolledBack] = [round1[0]!, round1[1]!];
@@ -136,11 +143,7 @@ describe('antibody-patcher after a rollback (real Postgres, store-log transport)
   });
 
   it('given the only template fix was rolled back and the LLM tier is off, then PatchFailed and the incident ends escalated naming the failed patch', async () => {
-    const commit = repo.commit({ 'src/tally.js': TALLY });
-    const service = name('tally');
-    await registerService(t.store, service, repo.dir);
-    apps.push(await startPatcher(t));
-    const streamId = await openDiagnosedIncident(t.store, { service, repo: repo.dir, commit, type: 'TypeError', message: 'Assignment to constant variable.', frames: [{ file: 'src/tally.js', function: 'tally', lineno: 3 }] });
+    const streamId = await diagnosedIncident('tally', 'src/tally.js', TALLY, { type: 'TypeError', message: 'Assignment to constant variable.', function: 'tally', lineno: 3 });
     const round1 = await firstRound(streamId);
     expect(round1.map((p) => p.source)).toEqual(['template']);
 
@@ -181,11 +184,7 @@ describe('antibody-patcher after a rollback (real Postgres, store-log transport)
     });
 
     async function rolledBackLlmFix(): Promise<{ streamId: string; first: Proposed; again: StoredEvent }> {
-      const commit = repo.commit({ 'src/stats.js': STATS });
-      const service = name('stats');
-      await registerService(t.store, service, repo.dir);
-      apps.push(await startPatcher(t, env()));
-      const streamId = await openDiagnosedIncident(t.store, { service, repo: repo.dir, commit, type: 'TypeError', message: 'Reduce of empty array with no initial value', frames: [{ file: 'src/stats.js', function: 'sum', lineno: 2 }] });
+      const streamId = await diagnosedIncident('stats', 'src/stats.js', STATS, { type: 'TypeError', message: 'Reduce of empty array with no initial value', function: 'sum', lineno: 2 }, env());
       const [first] = await firstRound(streamId);
       expect(first).toMatchObject({ source: 'llm', rank: 1 });
       return { streamId, first: first!, again: await rollBackAndDiagnoseAgain(streamId, first!.patchId, [first!.patchId]) };
