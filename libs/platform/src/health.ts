@@ -71,18 +71,49 @@ export class NatsHealthIndicator {
   }
 }
 
-/** Serves `GET /health`: 200 when Postgres and NATS are up, 503 with per-dependency details otherwise. */
+/** What a service-specific health check reports: up, or down with why. */
+export interface HealthState {
+  readonly up: boolean;
+  readonly message?: string;
+}
+
+/**
+ * The service's own parts that `GET /health` reports besides Postgres and NATS (e.g. ingest's
+ * processor thread): a service adds a check under a key, and the instance is unhealthy while it
+ * reports down.
+ */
+@Injectable()
+export class HealthChecks {
+  private readonly checks = new Map<string, () => HealthState>();
+
+  constructor(private readonly indicator: HealthIndicatorService) {}
+
+  add(key: string, check: () => HealthState): void {
+    this.checks.set(key, check);
+  }
+
+  /** The registered checks as terminus indicators. */
+  indicators(): Array<() => HealthIndicatorResult> {
+    return [...this.checks].map(([key, check]) => () => {
+      const state = check();
+      return state.up ? this.indicator.check(key).up() : this.indicator.check(key).down(state.message ? { message: state.message } : {});
+    });
+  }
+}
+
+/** Serves `GET /health`: 200 when Postgres, NATS and the service's own checks are up, 503 with per-part details otherwise. */
 @Controller()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly postgres: PostgresHealthIndicator,
     private readonly nats: NatsHealthIndicator,
+    private readonly checks: HealthChecks,
   ) {}
 
   @Get('health')
   @HealthCheck()
   check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.postgres.isHealthy(), () => this.nats.isHealthy()]);
+    return this.health.check([() => this.postgres.isHealthy(), () => this.nats.isHealthy(), ...this.checks.indicators()]);
   }
 }

@@ -20,7 +20,7 @@ export {
 export type { BaseServiceConfig, LogLevel, ServiceName } from './config';
 export { ConnectError, connectNats, connectPostgres, describeConnectError, retryDelayMs } from './connections';
 export type { ConnectOptions, PlatformLog } from './connections';
-export { HEALTH_TIMEOUT_MS, HealthController, NatsHealthIndicator, PostgresHealthIndicator } from './health';
+export { HEALTH_TIMEOUT_MS, HealthChecks, HealthController, NatsHealthIndicator, PostgresHealthIndicator, type HealthState } from './health';
 export { createPlatformLogger, pinoHttpParams, REDACTED_LOG_PATHS, traceLogMixin } from './logging';
 export type { PlatformLoggerOptions } from './logging';
 export { METRIC_PREFIX, MetricsController, MetricsService } from './metrics';

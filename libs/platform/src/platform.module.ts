@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { serviceDisplayName, type BaseServiceConfig } from './config';
 import { connectNats, connectPostgres, describeConnectError } from './connections';
-import { HealthController, NatsHealthIndicator, PostgresHealthIndicator } from './health';
+import { HealthChecks, HealthController, NatsHealthIndicator, PostgresHealthIndicator } from './health';
 import { createPlatformLogger, pinoHttpParams } from './logging';
 import { HTTP_METRICS_ROUTES, HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
 import { NATS_CONNECTION, PG_POOL, PLATFORM_CONFIG, PLATFORM_OPTIONS } from './tokens';
@@ -128,6 +128,7 @@ export class PlatformModule implements NestModule {
       { provide: MetricsService, useFactory: () => new MetricsService(service, config.SERVICE_INSTANCE_ID) },
       PostgresHealthIndicator,
       NatsHealthIndicator,
+      HealthChecks,
       HttpMetricsMiddleware,
       PlatformLifecycle,
     ];
@@ -137,7 +138,7 @@ export class PlatformModule implements NestModule {
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), LoggerModule.forRoot(pinoHttpParams(logger))],
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [PLATFORM_CONFIG, PG_POOL, NATS_CONNECTION, EVENT_BUS_CONNECTION, MetricsService, PostgresHealthIndicator, NatsHealthIndicator],
+      exports: [PLATFORM_CONFIG, PG_POOL, NATS_CONNECTION, EVENT_BUS_CONNECTION, MetricsService, PostgresHealthIndicator, NatsHealthIndicator, HealthChecks],
     };
   }
 

@@ -14,6 +14,7 @@ import {
   connectPostgres,
   createPlatformApp,
   createPlatformLogger,
+  HealthChecks,
   loadConfig,
   MetricsService,
   NATS_CONNECTION,
@@ -88,6 +89,18 @@ describe('PlatformModule in a running Nest app (real Postgres and NATS)', () => 
     expect(body.status).toBe('ok');
     expect(body.details['postgres']).toEqual({ status: 'up' });
     expect(body.details['nats']).toMatchObject({ status: 'up', server: expect.any(String), rttMs: expect.any(Number) });
+  });
+
+  it("GET /health answers 503 while a check the service added reports down, with its message, and 200 again once it is up", async () => {
+    let state: { up: boolean; message?: string } = { up: false, message: 'worker restarting' };
+    app.get(HealthChecks).add('worker', () => state);
+    const down = await fetch(`${baseUrl}/health`);
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { details: Record<string, unknown> }).details['worker']).toEqual({ status: 'down', message: 'worker restarting' });
+    state = { up: true };
+    const up = await fetch(`${baseUrl}/health`);
+    expect(up.status).toBe(200);
+    expect(((await up.json()) as { details: Record<string, unknown> }).details['worker']).toEqual({ status: 'up' });
   });
 
   it('GET /metrics serves antibody_ process metrics, request timings and metrics added by other modules', async () => {

@@ -11,7 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server, IncomingMessage, ServerResponse } from 'node:http';
 import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
 import type { EventStore, Subscription } from '@antibody/event-store';
-import { MetricsService, PG_POOL, PLATFORM_CONFIG, PlatformModule, type BaseServiceConfig, type PlatformModuleOptions } from '@antibody/platform';
+import { HealthChecks, MetricsService, PG_POOL, PLATFORM_CONFIG, PlatformModule, type BaseServiceConfig, type PlatformModuleOptions } from '@antibody/platform';
 import type { Pool } from 'pg';
 import { DEFAULT_INGEST_SETTINGS, type IngestSettings } from './config';
 import { ReleaseCountsRoute } from './counts-route';
@@ -52,6 +52,7 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly metrics: MetricsService,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly healthChecks: HealthChecks,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -100,6 +101,10 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
       );
       writer.onCommitted(() => this.thread?.wake());
       this.thread.start();
+      // A dead processor thread (being restarted) makes the instance unhealthy: reports would be
+      // stored but not counted until it is back.
+      const thread = this.thread;
+      this.healthChecks.add('processor', () => thread.health());
     } else {
       this.processor = new IntakeProcessor(this.pool, this.store, this.registry, new SourceMapStore(sourceRoot), {
         schema,
@@ -121,16 +126,6 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (http.matches(req)) {
         void http.serve(req, res);
-        return;
-      }
-      // A dead processor thread (being restarted) makes the instance unhealthy: reports would be
-      // stored but not counted until it is back.
-      const processing = this.thread?.health();
-      if (processing && !processing.up && req.method === 'GET' && (req.url ?? '').split('?', 1)[0] === '/health') {
-        const down = { processor: { status: 'down', message: processing.message } };
-        const body = JSON.stringify({ status: 'error', info: {}, error: down, details: down });
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
         return;
       }
       for (const listener of others) listener(req, res);
