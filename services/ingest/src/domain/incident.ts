@@ -11,10 +11,25 @@ export interface FingerprintState {
   readonly samples: number;
 }
 
+/** What every occurrence of an error carries: enough to count it and to open or reopen its incident. */
+export interface OccurrenceSummary {
+  readonly service: string;
+  readonly exception: { readonly type: string; readonly value: string };
+  readonly release?: string;
+  readonly environment?: string;
+  /** ISO timestamp of acceptance (server clock). */
+  readonly receivedAt: string;
+}
+
 /** An error occurrence, already source-mapped and grouped. */
 export interface Occurrence {
-  readonly report: ErrorReport;
+  readonly summary: OccurrenceSummary;
   readonly grouping: Grouping;
+  /**
+   * The full source-mapped report, for a stored sample. Asked for only then: most occurrences are
+   * only counted, and the processor need not keep every parsed report of a batch alive meanwhile.
+   */
+  readonly report: () => ErrorReport;
 }
 
 /** One event to append to `incident-<incidentId>`, for the occurrence that caused it. */
@@ -69,8 +84,8 @@ export function decideOccurrences(state: FingerprintState | undefined, occurrenc
       event: {
         type: 'IncidentReopened',
         data: {
-          reason: `seen again after it was resolved${first.report.release ? ` (release ${first.report.release})` : ''}`,
-          ...(first.report.release ? { release: first.report.release } : {}),
+          reason: `seen again after it was resolved${first.summary.release ? ` (release ${first.summary.release})` : ''}`,
+          ...(first.summary.release ? { release: first.summary.release } : {}),
         },
       },
     });
@@ -78,21 +93,21 @@ export function decideOccurrences(state: FingerprintState | undefined, occurrenc
   for (const occurrence of occurrences) {
     if (samples >= options.samplesPerIncident) break;
     samples += 1;
-    events.push({ occurrence, event: { type: 'ErrorRecorded', data: errorRecorded(occurrence.report) } });
+    events.push({ occurrence, event: { type: 'ErrorRecorded', data: errorRecorded(occurrence.report()) } });
   }
   return { incidentId, opened, events, next: { incidentId, status: 'open', samples } };
 }
 
-function incidentOpened(incidentId: string, { report, grouping }: Occurrence): EventData<'IncidentOpened'> {
+function incidentOpened(incidentId: string, { summary, grouping }: Occurrence): EventData<'IncidentOpened'> {
   return {
     incidentId: incidentId as EventData<'IncidentOpened'>['incidentId'],
-    service: report.service as EventData<'IncidentOpened'>['service'],
+    service: summary.service as EventData<'IncidentOpened'>['service'],
     fingerprint: grouping.fingerprint,
-    exception: { type: report.exception.type, value: report.exception.value },
-    ...(report.release ? { release: report.release } : {}),
-    ...(report.environment ? { environment: report.environment } : {}),
+    exception: { type: summary.exception.type, value: summary.exception.value },
+    ...(summary.release ? { release: summary.release } : {}),
+    ...(summary.environment ? { environment: summary.environment } : {}),
     ...(grouping.culprit ? { culprit: grouping.culprit } : {}),
-    firstSeen: report.receivedAt,
+    firstSeen: summary.receivedAt,
   };
 }
 

@@ -39,7 +39,8 @@ export interface ProcessorOptions {
 interface IntakeRecord {
   id: string;
   kind: IntakeReport['kind'];
-  payload: IntakeReport;
+  /** The report as stored (JSON text); parsed in {@link IntakeProcessor.apply}. */
+  body: string;
   traceparent: string | null;
   tracestate: string | null;
 }
@@ -57,6 +58,9 @@ interface ReleaseDelta {
 }
 
 type ReleaseCounter = Exclude<keyof ReleaseDelta, 'durationHistogram'>;
+
+/** The start of the time bucket of an ISO timestamp (memoised per batch: a request's reports share theirs). */
+type BucketOf = (at: string) => string;
 
 const zero = (): ReleaseDelta => ({ errors: 0, requests: 0, requestErrors: 0, durationMsSum: 0, durationHistogram: [], sessionsOk: 0, sessionsErrored: 0, sessionsCrashed: 0, sessionsAbnormal: 0 });
 
@@ -187,14 +191,14 @@ export class IntakeProcessor {
        WHERE processed_at IS NULL ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit],
     );
-    return result.rows.map((row) => ({ id: row.id, kind: row.kind, payload: parseReport(row.body), traceparent: row.traceparent, tracestate: row.tracestate }));
+    return result.rows;
   }
 
   private async apply(client: PoolClient, rows: readonly IntakeRecord[]): Promise<void> {
     const releases = new Map<string, ReleaseDelta>();
     // Reports of one request share their receivedAt: each distinct one is bucketed once per batch.
     const buckets = new Map<string, string>();
-    const bucketOf = (at: string): string => {
+    const bucketOf: BucketOf = (at) => {
       let bucket = buckets.get(at);
       if (bucket === undefined) buckets.set(at, (bucket = bucketStart(at, this.options.bucketSeconds)));
       return bucket;
@@ -217,10 +221,12 @@ export class IntakeProcessor {
     const groups = new Map<string, Array<Occurrence & { row: IntakeRecord }>>();
 
     for (const row of rows) {
-      const report = row.payload;
+      // Parsed here and let go at the end of the iteration: only what counting needs stays alive
+      // while the batch's statements run (an error's full report is parsed again if it is sampled).
+      const report = parseReport(row.body);
       switch (report.kind) {
         case 'error': {
-          const occurrence = this.occurrence(report);
+          const occurrence = this.occurrence(report, row.body);
           const key = JSON.stringify([report.service, occurrence.grouping.fingerprint]);
           const list = groups.get(key) ?? [];
           list.push({ ...occurrence, row });
@@ -261,7 +267,7 @@ export class IntakeProcessor {
 
     // A fixed order of locks (fingerprints, then counters, each sorted) keeps concurrent instances
     // deadlock-free. Each table gets one statement per batch, whatever the number of fingerprints.
-    await this.applyGroups(client, [...groups.keys()].sort().map((key) => groups.get(key)!));
+    await this.applyGroups(client, [...groups.keys()].sort().map((key) => groups.get(key)!), bucketOf);
     const releaseKeys = [...releases.keys()].sort();
     if (releaseKeys.length > 0) {
       const columns: unknown[][] = Array.from({ length: 14 }, () => []);
@@ -305,17 +311,32 @@ export class IntakeProcessor {
     await client.query(`DELETE FROM ${this.s}.ingest_intake WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
   }
 
-  private occurrence(report: ErrorReport): Occurrence {
-    const service = this.registry.service(report.service);
-    const frames = applySourceMaps(report.frames, this.sourceMaps.lookupFor(service));
-    const mapped: ErrorReport = { ...report, frames };
+  /**
+   * The occurrence of `report` (parsed from `body`): grouped on its source-mapped frames, with a
+   * summary for counting; the full mapped report is made again from `body` only when it is asked
+   * for (a sample). Keeping every parsed report of a batch alive across its statements made each
+   * young-generation collection of the thread copy them all: about 30 ms per collection at full
+   * load, and a fifth of the thread's CPU (docs/BENCHMARKS.md).
+   */
+  private occurrence(report: ErrorReport, body: string): Occurrence {
+    const lookup = this.sourceMaps.lookupFor(this.registry.service(report.service));
     const grouping = computeGrouping({
       exceptionType: report.exception.type,
       message: report.exception.value,
-      frames,
+      frames: applySourceMaps(report.frames, lookup),
       ...(report.clientFingerprint ? { clientFingerprint: report.clientFingerprint } : {}),
     });
-    return { report: mapped, grouping };
+    const { service, exception, release, environment, receivedAt } = report;
+    const summary = { service, exception: { type: exception.type, value: exception.value }, receivedAt, ...(release ? { release } : {}), ...(environment ? { environment } : {}) };
+    let full: ErrorReport | undefined;
+    const fullReport = (): ErrorReport => {
+      if (full === undefined) {
+        const again = parseReport(body) as ErrorReport;
+        full = { ...again, frames: applySourceMaps(again.frames, lookup) };
+      }
+      return full;
+    };
+    return { summary, grouping, report: fullReport };
   }
 
   /**
@@ -323,9 +344,9 @@ export class IntakeProcessor {
    * created or locked, the incident decisions made and their events appended, then fingerprint
    * state and per-incident bucket counts written — one statement per step for all groups.
    */
-  private async applyGroups(client: PoolClient, groups: ReadonlyArray<ReadonlyArray<Occurrence & { row: IntakeRecord }>>): Promise<void> {
+  private async applyGroups(client: PoolClient, groups: ReadonlyArray<ReadonlyArray<Occurrence & { row: IntakeRecord }>>, bucketOf: BucketOf): Promise<void> {
     if (groups.length === 0) return;
-    const services = groups.map((g) => g[0]!.report.service);
+    const services = groups.map((g) => g[0]!.summary.service);
     const fingerprints = groups.map((g) => g[0]!.grouping.fingerprint);
     const newIds = groups.map(() => randomUUID());
     // New fingerprints are inserted (locked by the insert); known ones are then locked, in key order.
@@ -335,7 +356,7 @@ export class IntakeProcessor {
        FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS x(service, fingerprint, incident_id, basis, seen, n)
        ORDER BY n
        ON CONFLICT (service, fingerprint) DO NOTHING RETURNING service, fingerprint`,
-      [services, fingerprints, newIds, groups.map((g) => g[0]!.grouping.basis), groups.map((g) => g[0]!.report.receivedAt)],
+      [services, fingerprints, newIds, groups.map((g) => g[0]!.grouping.basis), groups.map((g) => g[0]!.summary.receivedAt)],
     );
     const key = (service: string, fingerprint: string) => `${service}\u0000${fingerprint}`;
     const isNew = new Set(inserted.rows.map((r) => key(r.service, r.fingerprint)));
@@ -365,11 +386,11 @@ export class IntakeProcessor {
         fingerprint: fingerprints[g]!,
         status: decision.next.status,
         samples: decision.next.samples,
-        last: occurrences.reduce((latest, o) => (o.report.receivedAt > latest ? o.report.receivedAt : latest), occurrences[0]!.report.receivedAt),
+        last: occurrences.reduce((latest, o) => (o.summary.receivedAt > latest ? o.summary.receivedAt : latest), occurrences[0]!.summary.receivedAt),
         occurrences: occurrences.length,
       });
       for (const o of occurrences) {
-        const bucketKey = JSON.stringify([decision.incidentId, bucketStart(o.report.receivedAt, this.options.bucketSeconds)]);
+        const bucketKey = JSON.stringify([decision.incidentId, bucketOf(o.summary.receivedAt)]);
         counts.set(bucketKey, (counts.get(bucketKey) ?? 0) + 1);
       }
     }
