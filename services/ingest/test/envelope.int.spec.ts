@@ -201,4 +201,23 @@ describe('POST /api/:projectId/envelope/', () => {
     const incidents = await incidentsOf(ingest.t.store, ingest.t.pool, ingest.t.schema, service.name);
     expect(incidents.size).toBe(1);
   });
+
+  it('shows intake requests and writes in /metrics: duration by route and status, commit time and rows per write', async () => {
+    const sample = (text: string, name: string, labels: readonly string[] = []): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const route = 'route="POST /api/:projectId/envelope/"';
+    const before = await (await fetch(`${ingest.url}/metrics`)).text();
+    const event = sentryEvent();
+    expect((await post('/api/1/envelope/', envelope({ event_id: event['event_id'] }, [{ type: 'event' }, event]), auth())).status).toBe(200);
+    expect((await post('/api/1/envelope/', 'not an envelope', auth())).status).toBe(400);
+    const after = await (await fetch(`${ingest.url}/metrics`)).text();
+    const delta = (name: string, labels: readonly string[] = []) => sample(after, name, labels) - sample(before, name, labels);
+    expect(delta('antibody_http_request_duration_seconds_count', ['method="POST"', route, 'status_code="200"'])).toBe(1);
+    expect(delta('antibody_http_request_duration_seconds_count', ['method="POST"', route, 'status_code="400"'])).toBe(1);
+    expect(delta('antibody_ingest_intake_commit_seconds_count')).toBe(1); // the bad envelope wrote nothing
+    expect(delta('antibody_ingest_intake_batch_rows_sum')).toBe(1);
+    expect(delta('antibody_ingest_intake_commit_seconds_sum')).toBeGreaterThan(0);
+  });
 });

@@ -46,10 +46,12 @@ export interface AuthContext {
   store(reports: readonly IntakeReport[]): Promise<void>;
 }
 
-/** Counters the handler reports to (Prometheus in the service, plain functions in tests). */
+/** What the handler reports to (Prometheus in the service, plain functions in tests). */
 export interface IntakeMetrics {
   accepted(source: string, kind: string, count: number): void;
   rejected(source: string, reason: string): void;
+  /** One request answered: its method, route (the route's name, never the raw path), status and duration. */
+  served(method: string, route: string, status: number, seconds: number): void;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -124,6 +126,7 @@ export class IntakeHttp {
 
   /** Serves one intake request; never throws. */
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://ingest.local');
     const entry = this.routes.find((r) => r.pattern.test(url.pathname));
     const name = entry?.route.name ?? `${req.method ?? 'GET'} ${url.pathname}`;
@@ -140,6 +143,7 @@ export class IntakeHttp {
       span.end();
       if (answer.status >= 400) this.metrics.rejected(entry?.route.name ?? 'unknown', String((answer.body as { error?: string } | undefined)?.error ?? answer.status));
       send(res, answer, req);
+      this.metrics.served(req.method ?? 'GET', entry?.route.name ?? 'unknown', answer.status, (performance.now() - started) / 1000);
     });
   }
 

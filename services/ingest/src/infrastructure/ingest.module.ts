@@ -66,10 +66,26 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
     const accepted = this.metrics.counter({ name: 'antibody_ingest_accepted_total', help: 'Reports durably accepted, by source and kind.', labelNames: ['source', 'kind'] });
     const rejected = this.metrics.counter({ name: 'antibody_ingest_rejected_total', help: 'Intake requests answered with an error, by route and reason.', labelNames: ['route', 'reason'] });
     const processed = this.metrics.counter({ name: 'antibody_ingest_processed_total', help: 'Stored reports turned into incidents and counts.' });
+    // Where an intake request's time goes: waiting for a write slot, then the INSERT and its commit.
+    const commitSeconds = this.metrics.histogram({
+      name: 'antibody_ingest_intake_commit_seconds',
+      help: 'Time of each intake write, from sending its INSERT to its commit (durable), in seconds.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    const batchRows = this.metrics.histogram({
+      name: 'antibody_ingest_intake_batch_rows',
+      help: 'Reports per intake write (group commit: requests arriving during a write share the next one).',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    });
     const writer = new IntakeWriter(this.pool, schema);
+    writer.onCommitted((batch) => {
+      commitSeconds.observe(batch.seconds);
+      batchRows.observe(batch.rows);
+    });
     const http = new IntakeHttp(this.settings, this.registry, writer, {
       accepted: (source, kind, count) => accepted.inc({ source, kind }, count),
       rejected: (route, reason) => rejected.inc({ route, reason }),
+      served: (method, route, status, seconds) => this.metrics.httpRequestDuration.observe({ method, route, status_code: String(status) }, seconds),
     });
     http.addRoute(/^\/v1\/errors\/?$/, new NativeErrorsRoute(this.settings));
     http.addRoute(/^\/v1\/(logs|traces)\/?$/, new OtlpRoute(this.settings));

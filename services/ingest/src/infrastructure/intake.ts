@@ -19,6 +19,12 @@ export class IntakeUnavailableError extends Error {
 /** Postgres allows 65,535 parameters per statement; 7 per row. */
 const MAX_ROWS_PER_STATEMENT = 5000;
 
+/** A batch of reports the writer committed: how many rows, and how long its INSERT took until the commit. */
+export interface CommittedBatch {
+  readonly rows: number;
+  readonly seconds: number;
+}
+
 interface Waiting {
   rows: readonly IntakeRow[];
   resolve: () => void;
@@ -47,7 +53,7 @@ export class IntakeWriter {
   private inFlight = 0;
   private readonly table: string;
   private readonly ids: string;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(batch: CommittedBatch) => void>();
 
   constructor(
     private readonly pool: Pool,
@@ -59,8 +65,8 @@ export class IntakeWriter {
     this.ids = `${quoteSchema(schema)}.ingest_intake_ids`;
   }
 
-  /** Called after each committed batch (the local processor wakes up on it). */
-  onCommitted(listener: () => void): void {
+  /** Called after each committed batch (the local processor wakes up on it; metrics observe it). */
+  onCommitted(listener: (batch: CommittedBatch) => void): void {
     this.listeners.add(listener);
   }
 
@@ -107,6 +113,7 @@ export class IntakeWriter {
         params.push(report.eventId, report.service, report.kind, JSON.stringify(report), row.traceparent ?? null, row.tracestate ?? null, report.receivedAt);
       }
     }
+    const started = performance.now();
     try {
       if (seen.size <= MAX_ROWS_PER_STATEMENT) await this.pool.query(this.insert(seen.size), params);
       else await this.insertInChunks(params);
@@ -116,7 +123,8 @@ export class IntakeWriter {
       return;
     }
     for (const waiting of batch) waiting.resolve();
-    for (const listener of this.listeners) listener();
+    const committed: CommittedBatch = { rows: seen.size, seconds: (performance.now() - started) / 1000 };
+    for (const listener of this.listeners) listener(committed);
   }
 
   /** A batch over one statement's parameter limit (a huge OTLP export): several INSERTs, one transaction. */
