@@ -70,6 +70,21 @@ describe('IntakeWriter (group commit on Postgres)', () => {
     expect(await stored(rows.map((r) => r.report.eventId))).toBe(60);
   });
 
+  it('stores exactly the rows of batches of any size (prepared statements padded to their row count, and larger ones unprepared)', async () => {
+    const writer = new IntakeWriter(t.pool, t.schema);
+    const before = Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake_ids`)).rows[0].n);
+    const batches = [1, 3, 17, 100, 513].map((n) => Array.from({ length: n }, () => row()));
+    for (const batch of batches) await writer.write(batch);
+    const ids = batches.flat().map((r) => r.report.eventId);
+    expect(await stored(ids)).toBe(ids.length);
+    // The padding inserted nothing.
+    expect(Number((await t.pool.query(`SELECT count(*) AS n FROM "${t.schema}".ingest_intake_ids`)).rows[0].n)).toBe(before + ids.length);
+    // Used again on the same connections, the prepared statements still store each call's rows.
+    const again = Array.from({ length: 3 }, () => row());
+    await writer.write(again);
+    expect(await stored(again.map((r) => r.report.eventId))).toBe(3);
+  });
+
   it('stores a retried report once', async () => {
     const writer = new IntakeWriter(t.pool, t.schema);
     const id = randomUUID();

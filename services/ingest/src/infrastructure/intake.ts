@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { quoteSchema } from '@antibody/event-store';
 import type { Pool } from 'pg';
 import type { IntakeReport } from '../domain/report';
@@ -18,6 +19,13 @@ export class IntakeUnavailableError extends Error {
 
 /** Postgres allows 65,535 parameters per statement; 7 per row. */
 const MAX_ROWS_PER_STATEMENT = 5000;
+const COLUMNS = 7;
+/**
+ * Row counts of the prepared INSERTs; a batch is padded with NULL rows (which insert nothing) up to
+ * the next one, so a connection prepares at most these few statements. Larger batches (one request
+ * with thousands of reports) are sent unprepared.
+ */
+const PREPARED_ROW_COUNTS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
 
 /** A batch of reports the writer committed: how many rows, and how long its INSERT took until the commit. */
 export interface CommittedBatch {
@@ -42,6 +50,8 @@ interface Waiting {
  * saturation, 28 with one, and 9–18% less CPU per report in ingest and Postgres together). A
  * further write starts only when one writer cannot keep up, up to `maxConcurrentWrites`.
  *
+ * Each INSERT is a prepared statement (see {@link preparedInsert}).
+ *
  * Guarantees: {@link write} resolves only after the rows are committed; it rejects with
  * {@link IntakeUnavailableError} when they are not, in which case nothing of that call was stored
  * (a batch is one transaction). A report whose id is already stored (a client retry) is ignored.
@@ -53,6 +63,8 @@ export class IntakeWriter {
   private inFlight = 0;
   private readonly table: string;
   private readonly ids: string;
+  /** Prepared statements by row count: name and text. */
+  private readonly prepared = new Map<number, { name: string; text: string }>();
   private readonly listeners = new Set<(batch: CommittedBatch) => void>();
 
   constructor(
@@ -113,9 +125,14 @@ export class IntakeWriter {
         params.push(report.eventId, report.service, report.kind, JSON.stringify(report), row.traceparent ?? null, row.tracestate ?? null, report.receivedAt);
       }
     }
+    const size = PREPARED_ROW_COUNTS.find((n) => n >= seen.size);
     const started = performance.now();
     try {
-      if (seen.size <= MAX_ROWS_PER_STATEMENT) await this.pool.query(this.insert(seen.size), params);
+      if (size !== undefined) {
+        const statement = this.preparedInsert(size);
+        for (let padding = seen.size; padding < size; padding++) for (let c = 0; c < COLUMNS; c++) params.push(null);
+        await this.pool.query({ name: statement.name, text: statement.text, values: params });
+      } else if (seen.size <= MAX_ROWS_PER_STATEMENT) await this.pool.query(this.insert(seen.size), params);
       else await this.insertInChunks(params);
     } catch (error) {
       const failure = new IntakeUnavailableError(`could not store reports: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -130,24 +147,40 @@ export class IntakeWriter {
   /** A batch over one statement's parameter limit (a huge OTLP export): several INSERTs, one transaction. */
   private async insertInChunks(params: ReadonlyArray<string | null>): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      for (let start = 0; start < params.length; start += MAX_ROWS_PER_STATEMENT * 7) {
-        const chunk = params.slice(start, start + MAX_ROWS_PER_STATEMENT * 7);
-        await client.query(this.insert(chunk.length / 7), chunk);
+      for (let start = 0; start < params.length; start += MAX_ROWS_PER_STATEMENT * COLUMNS) {
+        const chunk = params.slice(start, start + MAX_ROWS_PER_STATEMENT * COLUMNS);
+        await client.query(this.insert(chunk.length / COLUMNS), chunk);
       }
     });
+  }
+
+  /**
+   * The prepared INSERT of `rows` rows. Prepared once per connection (its name is derived from its
+   * text, so writers of different schemas never share one): planning this statement cost Postgres
+   * about as much as executing it (measured: a 25-row INSERT and commit took a median 4.6 ms
+   * unprepared and 3.7 ms prepared).
+   */
+  private preparedInsert(rows: number): { name: string; text: string } {
+    let statement = this.prepared.get(rows);
+    if (statement === undefined) {
+      const text = this.insert(rows);
+      statement = { name: `antibody_intake_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+      this.prepared.set(rows, statement);
+    }
+    return statement;
   }
 
   /**
    * `INSERT … VALUES (…), (…)` for `rows` rows of 7 parameters: plain text parameters, so there is
    * no JSON or array literal to build in Node nor to parse in Postgres. The ids go to
    * `ingest_intake_ids` first: a report whose id is there (stored before, processed or not) is not
-   * stored again.
+   * stored again. Rows whose id is NULL (the padding of a prepared statement) insert nothing.
    */
   private insert(rows: number): string {
     const values: string[] = [];
-    for (let p = 0; p < rows * 7; p += 7) values.push(`($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}::timestamptz)`);
+    for (let p = 0; p < rows * COLUMNS; p += COLUMNS) values.push(`($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}::timestamptz)`);
     return `WITH v (id, service, kind, body, traceparent, tracestate, received_at) AS (VALUES ${values.join(', ')}),
-      fresh AS (INSERT INTO ${this.ids} (id, service, received_at) SELECT id, service, received_at FROM v ON CONFLICT (id) DO NOTHING RETURNING id)
+      fresh AS (INSERT INTO ${this.ids} (id, service, received_at) SELECT id, service, received_at FROM v WHERE id IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING id)
       INSERT INTO ${this.table} (id, service, kind, body, traceparent, tracestate, received_at)
       SELECT v.id, v.service, v.kind, v.body, v.traceparent, v.tracestate, v.received_at FROM v JOIN fresh ON fresh.id = v.id ON CONFLICT (id) DO NOTHING`;
   }
