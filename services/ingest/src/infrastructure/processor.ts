@@ -316,7 +316,7 @@ export class IntakeProcessor {
    * summary for counting; the full mapped report is made again from `body` only when it is asked
    * for (a sample). Keeping every parsed report of a batch alive across its statements made each
    * young-generation collection of the thread copy them all: about 30 ms per collection at full
-   * load, and a fifth of the thread's CPU (docs/BENCHMARKS.md).
+   * load, about an eighth of the thread's CPU (docs/BENCHMARKS.md).
    */
   private occurrence(report: ErrorReport, body: string): Occurrence {
     const lookup = this.sourceMaps.lookupFor(this.registry.service(report.service));
