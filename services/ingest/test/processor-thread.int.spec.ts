@@ -25,6 +25,7 @@ describe('the processor thread', () => {
     samplesPerIncident: 10,
     bucketSeconds: 60,
     keepProcessedHours: 24,
+    vacuumAfterRows: 1000,
     sourceRoot: process.cwd(),
     poolSize: 2,
     ...overrides,
@@ -51,6 +52,44 @@ describe('the processor thread', () => {
     expect(counts.rows).toEqual([{ sessions_ok: '2', sessions_errored: '1' }]);
     await thread.stop();
     expect(thread.health()).toEqual({ up: false, message: 'stopped' });
+    expect(errors).toEqual([]);
+  });
+
+  const vacuums = async (): Promise<number> =>
+    Number((await t.pool.query(`SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'ingest_intake'`, [t.schema])).rows[0].vacuum_count);
+
+  it('vacuums the intake after every vacuumAfterRows reports it processed, and not before', async () => {
+    const processed: number[] = [];
+    const errors: string[] = [];
+    const thread = new ProcessorThread(data({ pollIntervalMs: 60_000, vacuumAfterRows: 6 }), { onProcessed: (n) => processed.push(n), warn: (m) => errors.push(m), error: (m) => errors.push(m) });
+    thread.start();
+    try {
+      const before = await vacuums();
+      const store = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const id = randomUUID();
+          const report = { kind: 'session', eventId: id, service: 'vacuum-shop', receivedAt: new Date().toISOString(), release: 'shop@1.0.0', environment: 'production', ok: 1, errored: 0, crashed: 0, abnormal: 0 };
+          await t.pool.query(`INSERT INTO "${t.schema}".ingest_intake (id, service, kind, body, received_at) VALUES ($1, $2, 'session', $3, $4)`, [id, report.service, JSON.stringify(report), report.receivedAt]);
+        }
+      };
+      const processedAll = (n: number) =>
+        waitFor(
+          async () => {
+            thread.wake();
+            return processed.reduce((a, b) => a + b, 0) === n;
+          },
+          { timeoutMs: 20_000, description: `the thread to process ${n} rows` },
+        );
+      await store(5);
+      await processedAll(5);
+      // Five reports of six: no vacuum of the processor's (autovacuum's are counted apart).
+      expect(await vacuums()).toBe(before);
+      await store(1);
+      await processedAll(6);
+      await waitFor(async () => (await vacuums()) === before + 1, { timeoutMs: 20_000, description: 'the processor to vacuum the intake' });
+    } finally {
+      await thread.stop();
+    }
     expect(errors).toEqual([]);
   });
 

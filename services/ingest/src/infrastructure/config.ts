@@ -23,6 +23,9 @@ function integer(min: number, max: number, fallback: number) {
  * - `INGEST_RETRY_AFTER_SECONDS`: Retry-After sent with 503 while Postgres cannot store, default 10.
  * - `INGEST_KEEP_PROCESSED_HOURS`: processed intake rows are kept this long (retries of the same
  *   report id within it are stored once), default 24.
+ * - `INGEST_INTAKE_VACUUM_ROWS`: the processor vacuums the intake table after this many reports
+ *   (at most once a second), so that the space of processed ones is reused at once; 0 leaves it to
+ *   autovacuum. Default 1000.
  * - `INGEST_SOURCE_ROOT`: directory that relative `repository.url`s of registered services resolve
  *   against when looking for source maps, default the working directory.
  * - `INGEST_PROCESSING`: `thread` (default) runs the intake processor in a worker thread of its own
@@ -37,6 +40,7 @@ export const ingestSettingsSchema = z.object({
   INGEST_BUCKET_SECONDS: integer(1, 86_400, 60),
   INGEST_RETRY_AFTER_SECONDS: integer(1, 3600, 10),
   INGEST_KEEP_PROCESSED_HOURS: integer(1, 24 * 365, 24),
+  INGEST_INTAKE_VACUUM_ROWS: integer(0, 100_000_000, 1000),
   INGEST_SOURCE_ROOT: z.string().optional(),
   INGEST_PROCESSING: z
     .enum(['thread', 'inline'], { error: 'must be thread or inline' })

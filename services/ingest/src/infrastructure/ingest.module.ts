@@ -104,6 +104,7 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
           samplesPerIncident: this.settings.INGEST_SAMPLES_PER_INCIDENT,
           bucketSeconds: this.settings.INGEST_BUCKET_SECONDS,
           keepProcessedHours: this.settings.INGEST_KEEP_PROCESSED_HOURS,
+          vacuumAfterRows: this.settings.INGEST_INTAKE_VACUUM_ROWS,
           sourceRoot,
           poolSize: 3,
           // A steady flow is processed in batches of up to 100 ms of reports, not one per commit.
@@ -128,6 +129,7 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
         samplesPerIncident: this.settings.INGEST_SAMPLES_PER_INCIDENT,
         bucketSeconds: this.settings.INGEST_BUCKET_SECONDS,
         keepProcessedHours: this.settings.INGEST_KEEP_PROCESSED_HOURS,
+        vacuumAfterRows: this.settings.INGEST_INTAKE_VACUUM_ROWS,
         onError: (error, what) => this.logger.warn(`${what}: ${describe(error)}`),
         onProcessed: (count) => processed.inc(count),
       });

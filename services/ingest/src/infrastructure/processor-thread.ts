@@ -12,6 +12,7 @@ export interface ProcessorThreadData {
   readonly samplesPerIncident: number;
   readonly bucketSeconds: number;
   readonly keepProcessedHours: number;
+  readonly vacuumAfterRows: number;
   readonly sourceRoot: string;
   /** Connections of the thread's own pool. */
   readonly poolSize: number;

@@ -34,6 +34,7 @@ async function main(port: NonNullable<typeof parentPort>, data: ProcessorThreadD
     samplesPerIncident: data.samplesPerIncident,
     bucketSeconds: data.bucketSeconds,
     keepProcessedHours: data.keepProcessedHours,
+    vacuumAfterRows: data.vacuumAfterRows,
     ...(data.batchSize !== undefined ? { batchSize: data.batchSize } : {}),
     ...(data.pollIntervalMs !== undefined ? { pollIntervalMs: data.pollIntervalMs } : {}),
     ...(data.minBatchIntervalMs !== undefined ? { minBatchIntervalMs: data.minBatchIntervalMs } : {}),

@@ -29,6 +29,13 @@ export interface ProcessorOptions {
    * in fewer, larger transactions (each has a fixed cost in both processes), at most this much later.
    */
   readonly minBatchIntervalMs?: number;
+  /**
+   * The intake is a queue: every report is inserted, processed and deleted within about a second.
+   * After this many rows deleted (and at most once a second), the processor vacuums it so that
+   * their space is reused at once: autovacuum looks at a table once a minute at most, and the
+   * intake meanwhile grows by the size of every report (docs/ingest.md). 0 leaves it to autovacuum.
+   */
+  readonly vacuumAfterRows: number;
   /** Processed intake rows are deleted after this many hours (they deduplicate client retries until then). */
   readonly keepProcessedHours: number;
   readonly onError?: (error: unknown, what: string) => void;
@@ -82,6 +89,8 @@ export class IntakeProcessor {
   private readonly s: string;
   private lastClose = 0;
   private lastPrune = 0;
+  private lastVacuum = 0;
+  private deletedSinceVacuum = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -119,6 +128,13 @@ export class IntakeProcessor {
       const batchStarted = Date.now();
       try {
         processed = await this.processBatch();
+        this.deletedSinceVacuum += processed;
+        const { vacuumAfterRows } = this.options;
+        if (vacuumAfterRows > 0 && this.deletedSinceVacuum >= vacuumAfterRows && Date.now() - this.lastVacuum >= 1000) {
+          this.lastVacuum = Date.now();
+          this.deletedSinceVacuum = 0;
+          await this.vacuumIntake();
+        }
         if (Date.now() - this.lastClose > Math.min(1000, (this.options.bucketSeconds * 1000) / 4)) {
           this.lastClose = Date.now();
           await this.closeBuckets();
@@ -472,6 +488,15 @@ export class IntakeProcessor {
       }
       return due.rows.length;
     });
+  }
+
+  /**
+   * Makes the space of deleted intake rows reusable. SKIP_LOCKED: another instance's vacuum of the
+   * table already does it. TRUNCATE false: giving trailing pages back to the file system takes a
+   * lock that would hold up the intake's inserts, and they are about to be needed again.
+   */
+  async vacuumIntake(): Promise<void> {
+    await this.pool.query(`VACUUM (SKIP_LOCKED, TRUNCATE false) ${this.s}.ingest_intake`);
   }
 
   /**
