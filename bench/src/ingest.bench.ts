@@ -449,6 +449,9 @@ export async function main(): Promise<void> {
     ).catch(() => tally());
     const { counted, failed, stored } = settled;
     const incidents = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".ingest_fingerprints`)).rows[0].n);
+    // The intake is a queue (every report is deleted once processed): what it takes on disk after
+    // all the reports of the run went through it.
+    const intakeBytes = Number((await pool.query(`SELECT pg_total_relation_size($1) AS b`, [`"${schema}".ingest_intake`])).rows[0].b);
     const warmUps = stored - acknowledged;
     // Lost: acknowledged but never stored, plus stored but neither counted nor marked failed.
     const lost = Math.max(0, acknowledged - stored) + Math.max(0, stored - counted - failed);
@@ -510,6 +513,11 @@ export async function main(): Promise<void> {
           unit: 'reports',
           goal: '0',
           note: `acknowledged ${acknowledged} (+${warmUps} stored beyond the generators' count: warm-up, and requests in flight when a slice ended), counted ${counted}, failed ${failed}`,
+        },
+        intake_mb: {
+          value: intakeBytes / 2 ** 20,
+          unit: 'MiB',
+          note: `the intake table with its indexes and TOAST after the run, when all ${stored} reports had gone through it (inserted, processed, deleted)`,
         },
         ingest_cpu_ms_per_envelope: {
           value: (ingestCpu * 1000) / loadAccepted,
