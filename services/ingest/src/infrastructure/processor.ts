@@ -31,7 +31,7 @@ export interface ProcessorOptions {
   readonly minBatchIntervalMs?: number;
   /**
    * The intake is a queue: every report is inserted, processed and deleted within about a second.
-   * After this many rows deleted (and at most once a second), the processor vacuums it so that
+   * After this many rows processed (and at most once a second), the processor vacuums it so that
    * their space is reused at once: autovacuum looks at a table once a minute at most, and the
    * intake meanwhile grows by the size of every report (docs/ingest.md). 0 leaves it to autovacuum.
    */
@@ -90,7 +90,7 @@ export class IntakeProcessor {
   private lastClose = 0;
   private lastPrune = 0;
   private lastVacuum = 0;
-  private deletedSinceVacuum = 0;
+  private processedSinceVacuum = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -128,12 +128,14 @@ export class IntakeProcessor {
       const batchStarted = Date.now();
       try {
         processed = await this.processBatch();
-        this.deletedSinceVacuum += processed;
+        this.processedSinceVacuum += processed;
         const { vacuumAfterRows } = this.options;
-        if (vacuumAfterRows > 0 && this.deletedSinceVacuum >= vacuumAfterRows && Date.now() - this.lastVacuum >= 1000) {
+        if (vacuumAfterRows > 0 && this.processedSinceVacuum >= vacuumAfterRows && Date.now() - this.lastVacuum >= 1000) {
           this.lastVacuum = Date.now();
-          this.deletedSinceVacuum = 0;
-          await this.vacuumIntake();
+          this.processedSinceVacuum = 0;
+          // A vacuum that fails is reported, not retried with the batches' back-off: autovacuum
+          // still comes by, and the next one is due after as many rows again.
+          await this.vacuumIntake().catch((error: unknown) => this.options.onError?.(error, 'vacuuming the intake'));
         }
         if (Date.now() - this.lastClose > Math.min(1000, (this.options.bucketSeconds * 1000) / 4)) {
           this.lastClose = Date.now();
