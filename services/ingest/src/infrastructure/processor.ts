@@ -497,7 +497,7 @@ export class IntakeProcessor {
    * table already does it. TRUNCATE false: giving trailing pages back to the file system takes a
    * lock that would hold up the intake's inserts, and they are about to be needed again.
    */
-  async vacuumIntake(): Promise<void> {
+  private async vacuumIntake(): Promise<void> {
     await this.pool.query(`VACUUM (SKIP_LOCKED, TRUNCATE false) ${this.s}.ingest_intake`);
   }
 
