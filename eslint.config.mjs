@@ -23,9 +23,10 @@ function depConstraints({ testing }) {
   return [
     { sourceTag: 'type:app', onlyDependOnLibsWithTags: withTesting(['type:contracts', 'type:platform', 'type:domain']) },
     { sourceTag: 'type:domain', onlyDependOnLibsWithTags: withTesting(['type:contracts', 'type:domain']) },
-    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: withTesting(['type:contracts', 'type:platform']) },
+    // Pure domain code may be used by any layer; it depends on nothing but contracts.
+    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: withTesting(['type:contracts', 'type:domain', 'type:platform']) },
     { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:platform', 'type:testing'] },
+    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:testing'] },
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
     ...SERVICES.map((service) => ({ sourceTag: `scope:${service}`, onlyDependOnLibsWithTags: ['scope:shared', `scope:${service}`] })),
   ];

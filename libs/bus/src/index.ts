@@ -5,6 +5,8 @@ export type { JetStreamBusOptions } from './jetstream-bus';
 export { createStoreLogBus } from './store-log-bus';
 export type { StoreLogBusOptions } from './store-log-bus';
 export { appendTraced } from './append';
+export { handleCommand } from './command';
+export type { CommandOutcome, HandleCommandOptions } from './command';
 export type { TracedAppendOptions } from './append';
 export { STREAM_NAME, streamDefinition, consumerDefinition, subjectOf, subjectsForTypes, catalogSubjects } from './definitions';
 export type { StreamDefinitionOptions, ConsumerDefinitionOptions } from './definitions';

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SUBJECT_PREFIX } from '@antibody/contracts';
-import { compareCheckpoints, readCheckpoint, type Checkpoint, type EventStore } from '@antibody/event-store';
+import { compareCheckpoints, ensureCheckpoint, readCheckpoint, type Checkpoint, type EventStore } from '@antibody/event-store';
 import { consumerDefinition, STREAM_NAME, streamDefinition } from './definitions';
 import { handleDelivery, handlingSettings, type HandlingSettings } from './handling';
 import { resolveConsumerOptions } from './options';
@@ -120,7 +120,7 @@ async function handleMessage(msg: JsMsg, settings: HandlingSettings, onError?: (
 async function catchUp(options: JetStreamBusOptions, consumerOptions: ConsumerOptions, handler: EventHandler, existed: boolean): Promise<Checkpoint | undefined> {
   const { store } = options;
   const targetName = `catchup-target:${consumerOptions.durable}`;
-  const target = existed ? await readCheckpoint(store, targetName) : await recordTarget(store, targetName);
+  const target = existed ? await readCheckpoint(store, targetName) : await ensureCheckpoint(store, targetName, await store.headCheckpoint());
   if (!target) return undefined; // a consumer created with from: 'now'
   const progressName = `catchup:${consumerOptions.durable}`;
   const progress = await readCheckpoint(store, progressName);
@@ -138,16 +138,6 @@ async function catchUp(options: JetStreamBusOptions, consumerOptions: ConsumerOp
   }
   return target;
 }
-
-async function recordTarget(store: EventStore, name: string) {
-  const target = await store.headCheckpoint();
-  await store.pool.query(
-    `INSERT INTO "${store.schema}".checkpoints (name, transaction_id, global_position) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
-    [name, target.transactionId, target.position],
-  );
-  return readCheckpoint(store, name);
-}
-
 
 /** Creates the stream, or updates it when its definition changed. */
 export async function ensureStream(

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { categoryOf, SUBJECT_PREFIX } from '@antibody/contracts';
-import { readCheckpoint, Sleeper, START, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
+import { advanceCheckpoint, ensureCheckpoint, readCheckpoint, Sleeper, START, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { STREAM_NAME, streamDefinition, subjectOf } from './definitions';
 import { ensureStream } from './jetstream-bus';
 
@@ -124,10 +124,7 @@ class StoreToJetStreamRelay implements Relay {
     }
     this.lockClient = client;
     this.setActive(true);
-    await this.options.store.pool.query(
-      `INSERT INTO "${this.options.store.schema}".checkpoints (name, transaction_id, global_position) VALUES ($1, '0', 0) ON CONFLICT (name) DO NOTHING`,
-      [this.checkpointName],
-    );
+    await ensureCheckpoint(this.options.store, this.checkpointName);
     const jsm = await jetstreamManager(this.options.nc);
     await ensureStream(jsm, streamDefinition({ name: this.streamName, subjectPrefix: this.prefix }));
     return true;
@@ -168,12 +165,7 @@ class StoreToJetStreamRelay implements Relay {
       // Pipelined on one connection: JetStream stores them in the order sent.
       await Promise.all(events.map((event) => js.publish(this.subjectFor(event), JSON.stringify(event), { msgID: event.eventId, headers: headersFor(event) })));
       if (!this.active) return; // lost the lock mid-round: the new active relay owns the checkpoint
-      const { rowCount } = await this.options.store.pool.query(
-        `UPDATE "${this.options.store.schema}".checkpoints SET transaction_id = $2, global_position = $3, updated_at = now()
-          WHERE name = $1 AND transaction_id = $4 AND global_position = $5`,
-        [this.checkpointName, checkpoint.transactionId, checkpoint.position, after.transactionId, after.position],
-      );
-      if (rowCount !== 1) return; // someone else moved it: re-read before going on
+      if (!(await advanceCheckpoint(this.options.store, this.checkpointName, after, checkpoint))) return; // someone else moved it: re-read before going on
       this.count += events.length;
       after = checkpoint;
     }

@@ -1,10 +1,11 @@
+import type { AntibodyEvent } from '@antibody/contracts';
 import type { AppendResult, ExpectedVersion, StoredEvent } from '@antibody/event-store';
 
-/** An event caused by the one being handled. Ids, correlation, causation and trace context are filled in. */
-export interface CausedEvent {
-  readonly type: string;
-  readonly data: unknown;
-}
+/**
+ * An event caused by the one being handled: a catalog event's type and data, typed by its contract.
+ * Ids, correlation, causation and trace context are filled in.
+ */
+export type CausedEvent = AntibodyEvent;
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {

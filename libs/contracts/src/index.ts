@@ -8,6 +8,7 @@ export {
   type EventDefinition,
   type EventProducer,
 } from './catalog';
+export { appendEvents, foldEvents, ignore, type Decision, type Fold } from './decision';
 export { jsonSchemaFor } from './envelope';
 export { EventContractError, type EventContractErrorCode } from './errors';
 export {
@@ -38,6 +39,7 @@ export {
 } from './ids';
 export { eventMetadataSchema, type EventMetadata } from './metadata';
 export type { JsonValue } from './primitives';
+export { isEvent, type RecordedEvent, type StoredEvent } from './recorded';
 export { categoryOf, streamIdFor, subjectFor, SUBJECT_PREFIX, type EventCategory } from './streams';
 export type { ValidationResult } from './validation';
 export type { HealingStep, ServicePolicy, StackFrame } from './types';

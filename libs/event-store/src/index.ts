@@ -2,7 +2,7 @@ export { createEventStore } from './store';
 export type { AppendOptions, EventStore, EventStoreOptions, StoreVerification } from './store';
 export { migrateEventStore, dropEventStore, eventStoreMigrations } from './migrate';
 export type { MigrateOptions } from './migrate';
-export { subscribe, runProjection, resetProjection, compareCheckpoints, readCheckpoint } from './subscription';
+export { subscribe, runProjection, resetProjection, compareCheckpoints, readCheckpoint, ensureCheckpoint, advanceCheckpoint } from './subscription';
 export { Sleeper } from './sleeper';
 export type { Subscription, SubscriptionOptions, Projection, StartFrom } from './subscription';
 export { START } from './types';

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Pool, PoolClient } from 'pg';
-import { eventMetadataSchema, eventCatalog } from '@antibody/contracts';
+import { eventMetadataSchema, eventCatalog, type RecordedEvent } from '@antibody/contracts';
 import {
   EventIdReusedError,
   InvalidEventError,
@@ -53,9 +53,16 @@ export interface EventStore {
    * returns the original positions with `duplicate: true`.
    */
   appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
-  /** Reads a stream in version order; `exists: false` and no events when it does not exist. */
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
-  /** Reads the global log after a checkpoint, gap-safe: never returns an event before one that may still commit. */
+  /**
+   * Reads a stream in version order, each event's data upcast to its type's current schema
+   * version; `exists: false` and no events when it does not exist. Events are typed by the catalog
+   * (the store validated them at append).
+   */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult<RecordedEvent>>;
+  /**
+   * Reads the global log after a checkpoint, gap-safe: never returns an event before one that may
+   * still commit. Data is upcast and typed as in {@link EventStore.readStream}.
+   */
   readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
   /** The checkpoint after the last event that is safely readable now. */
   headCheckpoint(): Promise<Checkpoint>;
@@ -82,6 +89,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
 const catalogValidator: EventValidator = {
   validate: (type, schemaVersion, data) => eventCatalog.validate(type, schemaVersion, data),
   currentVersion: (type) => eventCatalog.definition(type)?.schemaVersion,
+  upcast: (type, schemaVersion, data) => eventCatalog.upcast(type, schemaVersion, data),
 };
 
 // recorded_at comes back as the exact ISO text the store wrote (millisecond precision, UTC), which
@@ -392,7 +400,7 @@ class PostgresEventStore implements EventStore {
     return { id: eventId, type, sv: schemaVersion, data: event.data, metadata: metadata.data, contentHash: contentHash(content) };
   }
 
-  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult<RecordedEvent>> {
     const currentVersion = await this.streamVersion(streamId);
     if (currentVersion < 0) return { exists: false, currentVersion: -1, events: [] };
     const from = options.fromVersion ?? 0;
@@ -402,7 +410,15 @@ class PostgresEventStore implements EventStore {
       text: this.sql.readStream,
       values: [streamId, from, to],
     });
-    return { exists: true, currentVersion, events: rows.rows.map(toStoredEvent) };
+    return { exists: true, currentVersion, events: rows.rows.map((row) => this.current(toStoredEvent(row)) as RecordedEvent) };
+  }
+
+  /** The event with its data at the current schema version (the hash covers what was stored, so verify reads rows as they are). */
+  private current(event: StoredEvent): StoredEvent {
+    const current = this.validator.currentVersion(event.type);
+    if (!this.validator.upcast || current === undefined || event.schemaVersion === current) return event;
+    const { schemaVersion, data } = this.validator.upcast(event.type, event.schemaVersion, event.data);
+    return { ...event, schemaVersion, data };
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
@@ -413,7 +429,7 @@ class PostgresEventStore implements EventStore {
       text: this.sql.readAll,
       values: [after.transactionId, after.position, limit],
     });
-    const events = rows.rows.map(toStoredEvent);
+    const events = rows.rows.map((row) => this.current(toStoredEvent(row)) as RecordedEvent);
     const last = events[events.length - 1];
     return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.globalPosition } : after };
   }

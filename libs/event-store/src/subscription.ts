@@ -298,6 +298,33 @@ export async function readCheckpoint(store: EventStore, name: string): Promise<C
   return row ? { transactionId: row.transaction_id, position: row.global_position } : undefined;
 }
 
+/**
+ * Creates the named checkpoint at `at` unless it exists, and returns the stored one (which may be
+ * another instance's, created first). For a reader that keeps its own position, such as the relay.
+ */
+export async function ensureCheckpoint(store: EventStore, name: string, at: Checkpoint = START): Promise<Checkpoint> {
+  await store.pool.query(
+    `INSERT INTO ${quoteSchema(store.schema)}.checkpoints (name, transaction_id, global_position) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+    [name, at.transactionId, at.position],
+  );
+  const stored = await readCheckpoint(store, name);
+  if (!stored) throw new Error(`checkpoint "${name}" vanished right after it was created`);
+  return stored;
+}
+
+/**
+ * Moves the named checkpoint from `from` to `to` only if it is still at `from` (compare and set).
+ * False when another writer moved it first: re-read it before going on.
+ */
+export async function advanceCheckpoint(store: EventStore, name: string, from: Checkpoint, to: Checkpoint): Promise<boolean> {
+  const { rowCount } = await store.pool.query(
+    `UPDATE ${quoteSchema(store.schema)}.checkpoints SET transaction_id = $2, global_position = $3, updated_at = now()
+      WHERE name = $1 AND transaction_id = $4 AND global_position = $5`,
+    [name, to.transactionId, to.position, from.transactionId, from.position],
+  );
+  return rowCount === 1;
+}
+
 /** Advisory-lock namespace of subscriptions ("su"). */
 const SUBSCRIPTION_LOCK_CLASS = 0x7375;
 

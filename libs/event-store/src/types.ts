@@ -1,24 +1,7 @@
-import type { EventMetadata } from '@antibody/contracts';
+import type { EventMetadata, RecordedEvent, StoredEvent } from '@antibody/contracts';
 
-/** An event as stored: immutable, hash-chained within its stream. */
-export interface StoredEvent<Type extends string = string, Data = unknown> {
-  readonly eventId: string;
-  readonly type: Type;
-  readonly schemaVersion: number;
-  readonly data: Data;
-  readonly streamId: string;
-  /** 0-based position within the stream. */
-  readonly streamVersion: number;
-  /** Unique, increasing within a transaction; read order is (transactionId, globalPosition). Digits. */
-  readonly globalPosition: string;
-  /** The appending transaction's id (xid8), digits. */
-  readonly transactionId: string;
-  readonly metadata: EventMetadata;
-  /** ISO-8601, set by the store at append. */
-  readonly recordedAt: string;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+/** An event as stored; defined with the contracts, so that pure code can read it without the store. */
+export type { StoredEvent } from '@antibody/contracts';
 
 /** An event to append. `eventId` defaults to a random uuid; give a deterministic one in handlers. */
 export interface NewEvent<Type extends string = string, Data = unknown> {
@@ -73,7 +56,7 @@ export interface ReadAllOptions {
 }
 
 export interface ReadAllResult {
-  readonly events: readonly StoredEvent[];
+  readonly events: readonly RecordedEvent[];
   /** Where the next read continues; equals `after` when nothing was read. */
   readonly checkpoint: Checkpoint;
 }
@@ -82,6 +65,11 @@ export interface ReadAllResult {
 export interface EventValidator {
   validate(type: string, schemaVersion: number, data: unknown): { ok: true } | { ok: false; path: string; message: string };
   currentVersion(type: string): number | undefined;
+  /**
+   * Brings data stored at an older `schemaVersion` up to the current one, on every read of a
+   * stream (so readers see one shape per type). Absent: data is read as stored.
+   */
+  upcast?(type: string, schemaVersion: number, data: unknown): { schemaVersion: number; data: unknown };
 }
 
 /** Result of checking one stream's hash chain. */

@@ -48,17 +48,5 @@ export { callTier } from './llm-client';
 export type { LlmCallResult } from './llm-client';
 export { gatedCall, incidentSpend } from './llm-gate';
 export type { GateResult, MeteredCall } from './llm-gate';
-export {
-  decidePatternOutcome,
-  evolvePattern,
-  foldPatternLibrary,
-  nextEstimate,
-  PATTERN_EMA_ALPHA,
-  PATTERN_INITIAL_ESTIMATE,
-  PATTERN_RETIRE_AFTER_USES,
-  PATTERN_RETIRE_BELOW,
-  shouldRetire,
-} from './patterns';
-export type { PatternEventInput, PatternState } from './patterns';
 export { foldService } from './registry';
 export type { ServiceFacts } from './registry';

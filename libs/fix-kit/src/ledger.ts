@@ -1,7 +1,8 @@
 import type { EventStore, StoredEvent, Subscription } from '@antibody/event-store';
 import { quoteSchema, subscribe } from '@antibody/event-store';
 import type { Pool, PoolClient } from 'pg';
-import type { PatternState } from './patterns';
+import { incidentIdSchema, patternIdSchema } from '@antibody/contracts';
+import type { PatternState } from '@antibody/domain';
 
 /** The ledger's subscription name: one instance processes, the others (any service running it) stand by. */
 export const LEDGER_SUBSCRIPTION = 'fix-kit-ledger';
@@ -96,11 +97,12 @@ export async function startFixLedger(store: EventStore, options: { pollIntervalM
     async patterns() {
       const { rows } = await store.pool.query(`SELECT * FROM ${s}.fixkit_patterns ORDER BY estimate DESC, pattern_id`);
       return rows.map((r: Record<string, unknown>) => ({
-        patternId: String(r['pattern_id']),
+        patternId: patternIdSchema.parse(r['pattern_id']),
         errorClass: String(r['error_class']),
         template: r['template'] as PatternState['template'],
-        source: String(r['source']),
-        ...(r['incident_id'] ? { incidentId: String(r['incident_id']) } : {}),
+        // Written from a PatternLearned the store validated.
+        source: r['source'] as PatternState['source'],
+        ...(r['incident_id'] ? { incidentId: incidentIdSchema.parse(r['incident_id']) } : {}),
         estimate: Number(r['estimate']),
         uses: Number(r['uses']),
         successes: Number(r['successes']),

@@ -2,6 +2,8 @@ export { createTestStore, testDatabaseUrl, testNatsUrl, uniqueName } from './dat
 export type { TestStore } from './database';
 export { waitFor } from './wait';
 export { testMetadata } from './metadata';
+export { deciderSpec, testStream } from './decider';
+export type { DeciderThen, DeciderUnderTest, TestStream } from './decider';
 export { discoverInfrastructure, isListening } from './infrastructure';
 export type { Infrastructure } from './infrastructure';
 export { startEmbeddedPostgres, freePort } from './embedded-postgres';

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestStore, uniqueName, waitFor, type TestStore } from '@antibody/testing';
-import { DEFAULT_JUDGE_CONFIG, type JudgeEvent } from '../src/domain/judge';
+import { DEFAULT_JUDGE_CONFIG, type JudgeEvent } from '@antibody/domain';
 import { FleetAdapter } from '../src/infrastructure/deploy-adapter';
 import { runRollout } from '../src/infrastructure/rollout-runner';
 import { startAgent } from './fleet-agent';

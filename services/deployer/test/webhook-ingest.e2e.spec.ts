@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createTestStore, freePort, startProcess, testMetadata, uniqueName, waitFor, type TestProcess, type TestStore } from '@antibody/testing';
-import { DEFAULT_JUDGE_CONFIG, type JudgeEvent } from '../src/domain/judge';
+import { DEFAULT_JUDGE_CONFIG, type JudgeEvent } from '@antibody/domain';
 import { runRollout } from '../src/infrastructure/rollout-runner';
 import { adapterFor } from '../src/infrastructure/service-registry';
 import { verifyWebhook } from '../src/infrastructure/webhook-adapter';

@@ -8,6 +8,7 @@ import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSyn
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
+import { serviceNameSchema } from '@antibody/contracts';
 import { appendTraced } from '@antibody/bus';
 import { createEventStore, dropEventStore, migrateEventStore, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { runCli } from '@antibody/cli';
@@ -105,7 +106,7 @@ export class LoopTimeoutError extends Error {
   }
 }
 
-const SERVICE_NAME = 'checkout-api';
+const SERVICE_NAME = serviceNameSchema.parse('checkout-api');
 
 /**
  * Starts everything the loop needs and returns once the sample application serves traffic through

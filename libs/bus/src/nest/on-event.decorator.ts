@@ -1,6 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { EventType } from '@antibody/contracts';
-import type { StoredEvent } from '@antibody/event-store';
+import type { EventType, RecordedEvent } from '@antibody/contracts';
 import type { ConsumerOptions, HandlerContext } from '../types';
 
 /** @internal Metadata key under which {@link OnEvent} stores its {@link OnEventMetadata}. */
@@ -26,15 +25,19 @@ export interface OnEventMetadata {
   readonly options: OnEventOptions;
 }
 
-/** The signature a method decorated with {@link OnEvent} must have. */
-export type OnEventMethod = (event: StoredEvent, context: HandlerContext) => Promise<void>;
+/**
+ * The signature a method decorated with `@OnEvent(types)` must have: it receives the event typed by
+ * the contract of its type (a union when it handles several), so `event.data` needs no cast.
+ */
+export type OnEventMethod<T extends EventType = EventType> = (event: RecordedEvent<T>, context: HandlerContext) => Promise<void>;
 
 /**
  * Marks a provider method as the handler of one or more event types. `EventBusModule` finds it at
  * application bootstrap and runs it under a durable consumer of its own, shared by every instance
  * of the service, from position 0 unless told otherwise.
  *
- * The method gets each event (data already upcast to its current schema version) and a
+ * The method gets each event typed by its contract (`RecordedEvent<T>`: the data was validated
+ * against the catalog and upcast to its current schema version before the call) and a
  * `HandlerContext` whose `emit` derives event ids from this handler's name, so a redelivery
  * appends nothing new. Throwing means "try again later" (with backoff); after `maxDeliver`
  * attempts the event is dead-lettered and the consumer moves on.
@@ -48,16 +51,16 @@ export type OnEventMethod = (event: StoredEvent, context: HandlerContext) => Pro
  * @Injectable()
  * class DiagnosisReactor {
  *   @OnEvent('DiagnosisFailed', { maxDeliver: 3 })
- *   async escalate(event: StoredEvent, ctx: HandlerContext): Promise<void> {
- *     await ctx.emit(event.streamId, [{ type: 'IncidentEscalated', data: { reason: 'x', step: 'diagnosis' } }]);
+ *   async escalate(event: RecordedEvent<'DiagnosisFailed'>, ctx: HandlerContext): Promise<void> {
+ *     await ctx.emit(event.streamId, [{ type: 'IncidentEscalated', data: { reason: event.data.reason, step: 'diagnosis' } }]);
  *   }
  * }
  * ```
  */
-export function OnEvent(
-  types: EventType | readonly EventType[],
+export function OnEvent<T extends EventType>(
+  types: T | readonly T[],
   options: OnEventOptions = {},
-): (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<OnEventMethod>) => void {
+): (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<OnEventMethod<T>>) => void {
   const list: readonly EventType[] = typeof types === 'string' ? [types] : [...new Set(types)];
   if (list.length === 0) throw new TypeError('@OnEvent needs at least one event type');
   const metadata: OnEventMetadata = { types: list, options };

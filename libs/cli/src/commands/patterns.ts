@@ -1,10 +1,11 @@
-import { START, type EventStore, type StoredEvent } from '@antibody/event-store';
-import { foldPatternLibrary, type PatternState } from '@antibody/fix-kit';
+import type { RecordedEvent } from '@antibody/contracts';
+import { START, type EventStore } from '@antibody/event-store';
+import { foldPatternLibrary, type PatternState } from '@antibody/domain';
 import type { Output } from '../output';
 
 /** Reads the whole log in pages (gap-safe), keeping the events `keep` selects. */
-export async function readLog(store: EventStore, keep: (event: StoredEvent) => boolean): Promise<StoredEvent[]> {
-  const kept: StoredEvent[] = [];
+export async function readLog(store: EventStore, keep: (event: RecordedEvent) => boolean): Promise<RecordedEvent[]> {
+  const kept: RecordedEvent[] = [];
   let after = START;
   for (;;) {
     const page = await store.readAll({ after, limit: 1000 });

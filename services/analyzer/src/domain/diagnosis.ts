@@ -1,29 +1,12 @@
-import type { Analysis, BudgetExceeded, LlmDiagnosis, PatternState } from '@antibody/fix-kit';
+import { patternIdSchema, type AntibodyEvent, type EventData } from '@antibody/contracts';
+import type { PatternState } from '@antibody/domain';
+import type { Analysis, BudgetExceeded, LlmDiagnosis } from '@antibody/fix-kit';
 
-/** The data of a DiagnosisMade event (kept structural: the store validates it against the catalog). */
-export interface DiagnosisMadeData {
-  readonly rootCause: string;
-  readonly location: { file: string; line: number; function?: string };
-  readonly source: 'pattern' | 'rule' | 'llm';
-  readonly ruleId?: string;
-  readonly patternId?: string;
-  readonly model?: string;
-  readonly confidence: number;
-  readonly costUsd?: number;
-  readonly errorClass?: string;
-  readonly commit?: string;
-  readonly captures?: Record<string, string>;
-  readonly sites?: { file: string; line: number; function?: string; suspect?: string; weight: number }[];
-  readonly evidence?: string[];
-  readonly notes?: string[];
-}
+/** The data of a DiagnosisMade event, as the contract defines it. */
+export type DiagnosisMadeData = EventData<'DiagnosisMade'>;
 
 /** What the analyzer appends for one incident. */
-export type DiagnosisEvent =
-  | { readonly type: 'DiagnosisMade'; readonly data: DiagnosisMadeData }
-  | { readonly type: 'DiagnosisFailed'; readonly data: { reason: string; costUsd?: number } }
-  | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'diagnosis'; promptTokens: number; completionTokens: number; costUsd: number } }
-  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'diagnosis'; budgetExceeded?: BudgetExceeded } };
+export type DiagnosisEvent = Extract<AntibodyEvent, { type: 'DiagnosisMade' | 'DiagnosisFailed' | 'LlmCallMetered' | 'IncidentEscalated' }>;
 
 /**
  * An incident the pipeline cannot take further ends escalated to a person, with the reason, in
@@ -100,7 +83,7 @@ export function diagnosisFromPattern(analysis: Analysis, commit: string, pattern
       errorClass: pattern.errorClass,
       rootCause: `${rootCause} (learned pattern: success estimate ${pattern.estimate.toFixed(2)} over ${pattern.uses} uses)`,
       source: 'pattern',
-      patternId: pattern.patternId,
+      patternId: patternIdSchema.parse(pattern.patternId),
       confidence: Math.min(0.99, Math.max(0, pattern.estimate)),
     },
   };

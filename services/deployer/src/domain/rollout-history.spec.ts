@@ -1,4 +1,4 @@
-import { decide, evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type CountsSnapshot, type JudgeConfig, type JudgeEvent, type JudgeState } from './judge';
+import { decideJudgement as decide, evolveJudgement as evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type CountsSnapshot, type JudgeConfig, type JudgeEvent, type JudgeState } from '@antibody/domain';
 import { contractEvidence, rolloutFromHistory, type HistoryEvent } from './rollout-history';
 
 const config: JudgeConfig = { ...DEFAULT_JUDGE_CONFIG, stages: [1, 5, 25, 100], minDwellMs: 1000, minCanaryRequests: 20, stageDeadlineMs: 60_000 };

@@ -1,6 +1,6 @@
 // A rollout rebuilt from the incident stream: which patch, which release, how far it got, and the
 // judge's state, so that a rollout survives a deployer restart. Pure: events in, a view out.
-import { DEFAULT_JUDGE_CONFIG, initialJudgeState, type CountsSnapshot, type Evidence, type JudgeConfig, type JudgeState } from './judge';
+import { DEFAULT_JUDGE_CONFIG, initialJudgeState, type CountsSnapshot, type Evidence, type JudgeConfig, type JudgeState } from '@antibody/domain';
 
 /** An incident event as read from the store (only type and data matter here). */
 export interface HistoryEvent {

@@ -4,7 +4,7 @@
 // each request out once and appends `TrafficChanged` or `TrafficChangeRefused`; while a canary runs
 // it records the proxy's counts (`FleetCountsReported`) for the deployer's judge, and it records
 // replica failures (`ReplicaFailed`).
-import type { EventData } from '@antibody/contracts';
+import type { EventData, FleetEvent } from '@antibody/contracts';
 import { appendTraced, type Consumer, type EventBus, type Producer } from '@antibody/bus';
 import { deterministicEventId, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { evolveFleet, fleetFromHistory, isFleetEvent, refusal, type FleetView } from '../domain/fleet';
@@ -58,15 +58,15 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
       nextVersion = e.streamVersion + 1;
     }
   };
-  const append = (type: string, data: unknown, cause: { eventId: string; correlationId: string } | undefined, eventId?: string) =>
-    appendTraced(store, streamId, [{ type, data }], { producer, correlationId: cause?.correlationId ?? streamId, causationId: cause?.eventId ?? null, ...(eventId ? { eventIds: [eventId] } : {}) });
+  const append = (event: FleetEvent, cause: { eventId: string; correlationId: string } | undefined, eventId?: string) =>
+    appendTraced(store, streamId, [event], { producer, correlationId: cause?.correlationId ?? streamId, causationId: cause?.eventId ?? null, ...(eventId ? { eventIds: [eventId] } : {}) });
 
   const onReport = (report: SupervisorReport) => {
     log(report.kind === 'drained' || report.kind === 'restarted' ? 'info' : 'warn', 'fleet report', { service: config.service, ...report });
     if (report.kind !== 'crashed' && report.kind !== 'resource-limit' && report.kind !== 'gave-up') return;
     const replica = agent.stable.concat(agent.canary).find((r) => r.id === report.replica);
     const data: EventData<'ReplicaFailed'> = { replica: report.replica, release: report.release, kind: report.kind, detail: report.detail, restarts: replica?.restarts ?? 0, at: report.at };
-    append('ReplicaFailed', data, undefined).catch((error: Error) => log('error', `could not record a replica failure: ${error.message}`));
+    append({ type: 'ReplicaFailed', data }, undefined).catch((error: Error) => log('error', `could not record a replica failure: ${error.message}`));
   };
   const agent = new FleetAgent(config, onReport);
   const ports = await agent.start(view);
@@ -90,7 +90,7 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
     const refused = refusal(view, request, now());
     if (refused) {
       log('warn', `refused ${request.action} of ${request.release}: ${refused}`, { service: config.service, requestId: request.requestId });
-      await append('TrafficChangeRefused', { requestId: request.requestId, action: request.action, reason: refused }, event, answerId);
+      await append({ type: 'TrafficChangeRefused', data: { requestId: request.requestId, action: request.action, reason: refused } }, event, answerId);
       return refresh();
     }
     let state: ServedState;
@@ -107,11 +107,11 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
     } catch (error) {
       const reason = `could not ${request.action} ${request.release}: ${(error as Error).message}`;
       log('error', reason, { service: config.service, requestId: request.requestId });
-      await append('TrafficChangeRefused', { requestId: request.requestId, action: request.action, reason }, event, answerId);
+      await append({ type: 'TrafficChangeRefused', data: { requestId: request.requestId, action: request.action, reason } }, event, answerId);
       return refresh();
     }
     log('info', `${request.action} ${request.release}${request.percent !== undefined ? ` ${request.percent}%` : ''} done`, { service: config.service, requestId: request.requestId });
-    await append('TrafficChanged', { requestId: request.requestId, action: request.action, ...state }, event, answerId);
+    await append({ type: 'TrafficChanged', data: { requestId: request.requestId, action: request.action, ...state } }, event, answerId);
     await refresh();
   };
 
@@ -144,7 +144,7 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
     const state = agent.served();
     if (state.canaryRelease === null || state.canaryEntry === null) return;
     reporting = true;
-    append('FleetCountsReported', { at: new Date(now()).toISOString(), ...state, canaryRelease: state.canaryRelease, canaryEntry: state.canaryEntry }, undefined)
+    append({ type: 'FleetCountsReported', data: { at: new Date(now()).toISOString(), ...state, canaryRelease: state.canaryRelease, canaryEntry: state.canaryEntry } }, undefined)
       .catch((error: Error) => log('warn', `could not record the counts: ${error.message}`))
       .finally(() => (reporting = false));
   }, config.reportEveryMs);

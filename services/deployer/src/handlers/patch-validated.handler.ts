@@ -1,3 +1,4 @@
+import { patchIdSchema, type EventData } from '@antibody/contracts';
 // PatchValidated -> the fix as code (branch, commit, push, PR), then per the service's policy either
 // a proposal (notification; a person approves with `antibody approve`) or, from the recorded
 // FixCommitted, an automatic rollout.
@@ -7,7 +8,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { HandlerContext } from '@antibody/bus';
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
 import type { EventStore, StoredEvent } from '@antibody/event-store';
-import type { JudgeConfig } from '../domain/judge';
+import type { JudgeConfig } from '@antibody/domain';
 import { fixSettledBy } from '../domain/fix-choice';
 import { rolloutFromHistory } from '../domain/rollout-history';
 import { commitFix, openPullRequest, type PullRequestTarget } from '../infrastructure/fix-as-code';
@@ -27,10 +28,7 @@ export interface DeployerSettings {
 
 type Json = Record<string, unknown>;
 
-interface Opened {
-  readonly incidentId: string;
-  readonly service: string;
-}
+type Opened = Pick<EventData<'IncidentOpened'>, 'incidentId' | 'service'>;
 
 /** After a FixCommitted, any of these means its rollout was started or is no longer wanted. */
 const ROUND_ENDS = new Set(['RolloutStarted', 'RolledBack', 'RolloutCompleted', 'IncidentResolved', 'IncidentEscalated', 'DiagnosisRequested', 'IncidentReopened']);
@@ -103,7 +101,7 @@ export class PatchValidatedHandler {
       } catch (error) {
         return void (await escalate(`the fix could not be committed: ${(error as Error).message}`));
       }
-      await ctx.emit(event.streamId, [{ type: 'FixCommitted', data: { patchId, ...committed } }]);
+      await ctx.emit(event.streamId, [{ type: 'FixCommitted', data: { patchId: patchIdSchema.parse(patchId), ...committed } }]);
     }
     // The rollout, or the fix-proposed notice, follows from the recorded FixCommitted
     // (onFixCommitted), in a delivery of its own: this one's transaction may hold uncommitted events,
@@ -175,7 +173,7 @@ export class PatchValidatedHandler {
 
   private async startRollout(cause: StoredEvent, ctx: HandlerContext, opened: Opened, patchId: string, commitSha: string, deploy: ServiceRegistration['deploy']): Promise<void> {
     const release = releaseName(opened.service, commitSha);
-    const subject = { service: opened.service, incidentId: opened.incidentId, patchId, release };
+    const subject = { service: opened.service, incidentId: opened.incidentId, patchId: patchIdSchema.parse(patchId), release };
     try {
       const adapter = this.rollouts.adapterFor(deploy, subject);
       const started = await this.rollouts.startRollout({ ...subject, streamId: cause.streamId, adapter, causationId: cause.eventId });

@@ -1,7 +1,7 @@
 // The platform's config module alone: the main entry would load Nest before telemetry starts.
 import { baseServiceConfigSchema } from '@antibody/platform/dist/config';
 import { z } from 'zod';
-import { DEFAULT_JUDGE_CONFIG } from '../domain/judge';
+import { DEFAULT_JUDGE_CONFIG } from '@antibody/domain';
 
 const list = z
   .string()

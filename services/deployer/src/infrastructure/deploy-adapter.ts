@@ -1,7 +1,8 @@
+import type { IncidentId, PatchId, ServiceName } from '@antibody/contracts';
 import { randomUUID } from 'node:crypto';
 import { appendTraced, type Producer } from '@antibody/bus';
 import type { EventStore, StoredEvent } from '@antibody/event-store';
-import type { CountsSnapshot } from '../domain/judge';
+import type { CountsSnapshot } from '@antibody/domain';
 
 /**
  * What the deployer needs from wherever the application runs. Implementations: the fleet agent
@@ -34,13 +35,13 @@ export class DeployAdapterError extends Error {
 export interface FleetAdapterOptions {
   readonly store: EventStore;
   readonly producer: Producer;
-  readonly service: string;
+  readonly service: ServiceName;
   /** The canary release this adapter rolls out. */
   readonly release: string;
   /** The file the agent runs for the release. */
   readonly entry: string;
-  readonly incidentId?: string;
-  readonly patchId?: string;
+  readonly incidentId?: IncidentId;
+  readonly patchId?: PatchId;
   /** How long to wait for the agent to answer a request (default 60 s). */
   readonly answerTimeoutMs?: number;
   /** Counts with no new report for this long are refused as stale: the agent is gone (default 60 s). */

@@ -2,7 +2,7 @@ import { Injectable, Module, type BeforeApplicationShutdown, type DynamicModule,
 import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
-import { DEFAULT_JUDGE_CONFIG, validateJudgeConfig } from '../domain/judge';
+import { DEFAULT_JUDGE_CONFIG, validateJudgeConfig } from '@antibody/domain';
 import { NotificationsHandler } from '../handlers/notifications.handler';
 import { DEPLOYER_SETTINGS, PatchValidatedHandler, type DeployerSettings } from '../handlers/patch-validated.handler';
 import type { DeployerConfig } from './config';

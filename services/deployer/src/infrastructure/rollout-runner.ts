@@ -1,6 +1,6 @@
 // Drives one rollout: the pure judge decides, the adapter acts, the sink records. Used by the
 // deployer service (sink = the incident stream) and directly by the fleet end-to-end test.
-import { decide, evolve, initialJudgeState, type JudgeConfig, type JudgeEvent, type JudgeState } from '../domain/judge';
+import { decideJudgement, evolveJudgement, initialJudgeState, type JudgeConfig, type JudgeEvent, type JudgeState } from '@antibody/domain';
 import type { DeployAdapter } from './deploy-adapter';
 
 /** Why a rollout must stop before the judge says so. */
@@ -65,7 +65,7 @@ export async function runRollout(options: RolloutRunnerOptions): Promise<JudgeSt
     for (const event of events) {
       if (event.type === 'StageAdvanced') await adapter.setStage(event.to);
       if (event.type === 'RolledBack') await adapter.rollback(event.reason);
-      state = evolve(state, event);
+      state = evolveJudgement(state, event);
     }
     if (events.length === 0) return;
     if (options.onEvents) await options.onEvents(events);
@@ -83,7 +83,7 @@ export async function runRollout(options: RolloutRunnerOptions): Promise<JudgeSt
     if (state.status === 'running') await adapter.setStage(judge.stages[state.stageIndex] as number);
   } else {
     await adapter.startCanary(options.release);
-    const start = decide({ type: 'Start', at: now(), snapshot: await adapter.readCounts() }, state, judge);
+    const start = decideJudgement({ type: 'Start', at: now(), snapshot: await adapter.readCounts() }, state, judge);
     await adapter.setStage(judge.stages[0] as number);
     await apply(start);
   }
@@ -94,15 +94,15 @@ export async function runRollout(options: RolloutRunnerOptions): Promise<JudgeSt
       const stop = options.signal?.aborted ? { reason: 'the deployer was asked to stop this rollout', cause: 'aborted' as const } : await options.checkStop?.();
       if (stop === 'wait') continue;
       if (stop) {
-        await apply(decide({ type: 'Abort', at: now(), snapshot: await adapter.readCounts().catch(() => state.stageBaseline), reason: stop.reason, cause: stop.cause }, state, judge));
+        await apply(decideJudgement({ type: 'Abort', at: now(), snapshot: await adapter.readCounts().catch(() => state.stageBaseline), reason: stop.reason, cause: stop.cause }, state, judge));
         break;
       }
-      await apply(decide({ type: 'Observe', at: now(), snapshot: await adapter.readCounts() }, state, judge));
+      await apply(decideJudgement({ type: 'Observe', at: now(), snapshot: await adapter.readCounts() }, state, judge));
     } catch (error) {
       if (state.status !== 'running') throw error;
       // Counts unreadable: judge the abort on the stage's starting counts (an empty stage).
       const snapshot = await adapter.readCounts().catch(() => state.stageBaseline);
-      await apply(decide({ type: 'Abort', at: now(), snapshot, reason: `adapter failure: ${(error as Error).message}` }, state, judge));
+      await apply(decideJudgement({ type: 'Abort', at: now(), snapshot, reason: `adapter failure: ${(error as Error).message}` }, state, judge));
     }
   }
   return state;

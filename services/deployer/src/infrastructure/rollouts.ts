@@ -1,3 +1,4 @@
+import { isEvent, patchIdSchema, type EventData, type IncidentEvent, type IncidentId, type PatchId, type ServiceName } from '@antibody/contracts';
 // Runs rollouts so that they survive a deployer restart and several deployer instances:
 // - each running rollout is driven by exactly one instance, which holds a Postgres advisory lock
 //   (per incident stream) on a dedicated connection for as long as it drives it; a crash frees it;
@@ -11,7 +12,7 @@ import { Logger } from '@nestjs/common';
 import { appendTraced } from '@antibody/bus';
 import { quoteSchema, subscribe, type EventStore, type StoredEvent, type Subscription } from '@antibody/event-store';
 import type { PoolClient } from 'pg';
-import { type JudgeConfig, type JudgeEvent, type JudgeState } from '../domain/judge';
+import { type JudgeConfig, type JudgeEvent, type JudgeState } from '@antibody/domain';
 import { contractEvidence, rolloutFromHistory } from '../domain/rollout-history';
 import type { DeployAdapter } from './deploy-adapter';
 import type { Notifier } from './notifier';
@@ -51,9 +52,9 @@ export interface RolloutManagerOptions {
 /** What a new rollout needs. */
 export interface StartRollout {
   readonly streamId: string;
-  readonly incidentId: string;
-  readonly service: string;
-  readonly patchId: string;
+  readonly incidentId: IncidentId;
+  readonly service: ServiceName;
+  readonly patchId: PatchId;
   readonly release: string;
   readonly adapter: DeployAdapter;
   /** The event that caused it (PatchValidated or an approving DecisionRecorded). */
@@ -176,7 +177,7 @@ export class RolloutManager {
    * holds the incident, ALREADY_STARTED when the patch already has a rollout, ADAPTER_FAILED when
    * the canary could not be started (the adapter was told to roll back).
    */
-  async startRollout(input: StartRollout): Promise<Json> {
+  async startRollout(input: StartRollout): Promise<EventData<'RolloutStarted'>> {
     const lock = await this.lock(input.streamId);
     if (!lock) throw new RolloutError('BUSY', `another deployer instance is working on ${input.streamId}`);
     let handedOver = false;
@@ -185,9 +186,9 @@ export class RolloutManager {
       const previous = rolloutFromHistory(stream.events, this.options.judge);
       if (previous && previous.patchId === input.patchId) throw new RolloutError('ALREADY_STARTED', `patch ${input.patchId} already has a rollout (${previous.status})`);
       const judge = this.options.judge;
-      let markStarted!: (data: Json) => void;
+      let markStarted!: (data: EventData<'RolloutStarted'>) => void;
       let failStart!: (error: unknown) => void;
-      const started = new Promise<Json>((resolve, reject) => {
+      const started = new Promise<EventData<'RolloutStarted'>>((resolve, reject) => {
         markStarted = resolve;
         failStart = reject;
       });
@@ -205,7 +206,7 @@ export class RolloutManager {
           const first = events[0];
           if (first?.type !== 'RolloutStarted') return this.record(input, events);
           const { stages: _stages, ...settings } = judge;
-          markStarted({ patchId: input.patchId, release: input.release, stages: [...judge.stages], at: new Date(first.at).toISOString(), baseline: first.snapshot, judge: settings });
+          markStarted({ patchId: patchIdSchema.parse(input.patchId), release: input.release, stages: [...judge.stages], at: new Date(first.at).toISOString(), baseline: first.snapshot, judge: settings });
         },
         checkStop: async () => {
           if (!recorded) {
@@ -259,11 +260,11 @@ export class RolloutManager {
       const stream = await this.options.store.readStream(streamId);
       const view = rolloutFromHistory(stream.events, this.options.judge);
       if (!view || view.status === 'rolled-back' || view.status === 'completed') return;
-      const opened = stream.events.find((e) => e.type === 'IncidentOpened')?.data as { incidentId: string; service: string } | undefined;
+      const opened = stream.events.find(isEvent('IncidentOpened'))?.data;
       const cause = stream.events.filter((e) => e.type === 'RolloutStarted').pop() as StoredEvent;
       if (!opened) return;
       const registration = await readRegistration(this.options.store, opened.service);
-      const subject = { service: opened.service, incidentId: opened.incidentId, patchId: view.patchId, release: view.release };
+      const subject = { service: opened.service, incidentId: opened.incidentId, patchId: patchIdSchema.parse(view.patchId), release: view.release };
       const input: StartRollout = { ...subject, streamId, adapter: undefined as unknown as DeployAdapter, causationId: cause.eventId };
       if (!registration || registration.deploy.adapter === 'none') {
         await this.append(streamId, opened.incidentId, cause.eventId, [
@@ -276,7 +277,7 @@ export class RolloutManager {
       if (view.status === 'unresumable') {
         await adapter.rollback(view.reason).catch((error: Error) => this.log.error(`rollback of ${view.release} failed: ${error.message}`));
         const evidence = { errorRate: { baseline: 0, canary: 0 } };
-        await this.record(full, [], { type: 'RolledBack', data: { patchId: view.patchId, reason: `resumed after a restart, but ${view.reason}: rolled back rather than promoted unjudged`, stage: view.judge.stages[0] as number, cause: 'aborted', evidence } });
+        await this.record(full, [], { type: 'RolledBack', data: { patchId: full.patchId, reason: `resumed after a restart, but ${view.reason}: rolled back rather than promoted unjudged`, stage: view.judge.stages[0] as number, cause: 'aborted', evidence } });
         return;
       }
       if (view.status !== 'running') return;
@@ -309,7 +310,7 @@ export class RolloutManager {
     return undefined;
   }
 
-  private append(streamId: string, incidentId: string, causationId: string, events: { type: string; data: unknown }[], expectedVersion?: number) {
+  private append(streamId: string, incidentId: string, causationId: string, events: IncidentEvent[], expectedVersion?: number) {
     return appendTraced(this.options.store, streamId, events, { producer: this.producer, correlationId: incidentId, causationId, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
   }
 
@@ -318,25 +319,26 @@ export class RolloutManager {
    * rollback: DiagnosisRequested (the judge found the patch bad: diagnose again without it) or
    * IncidentEscalated (a person rejected it, or the rollout had to be aborted). Then notifies.
    */
-  private async record(input: Omit<StartRollout, 'adapter'>, events: readonly JudgeEvent[], extra?: { type: 'RolledBack'; data: Json }): Promise<void> {
-    const out: { type: string; data: unknown }[] = [];
+  private async record(input: Omit<StartRollout, 'adapter'>, events: readonly JudgeEvent[], extra?: Extract<IncidentEvent, { type: 'RolledBack' }>): Promise<void> {
+    const patchId = patchIdSchema.parse(input.patchId);
+    const out: IncidentEvent[] = [];
     let rolledBack: { reason: string; cause: string; stage: number } | undefined;
     let completed = false;
     for (const e of events) {
-      if (e.type === 'StageAdvanced') out.push({ type: 'StageAdvanced', data: { patchId: input.patchId, stage: e.to, evidence: contractEvidence(e.evidence), at: new Date(e.at).toISOString(), snapshot: e.snapshot } });
+      if (e.type === 'StageAdvanced') out.push({ type: 'StageAdvanced', data: { patchId, stage: e.to, evidence: contractEvidence(e.evidence), at: new Date(e.at).toISOString(), snapshot: e.snapshot } });
       if (e.type === 'RolledBack') {
-        out.push({ type: 'RolledBack', data: { patchId: input.patchId, reason: e.reason, stage: e.stage, cause: e.cause, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
+        out.push({ type: 'RolledBack', data: { patchId, reason: e.reason, stage: e.stage, cause: e.cause, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
         rolledBack = { reason: e.reason, cause: e.cause, stage: e.stage };
       }
       if (e.type === 'RolloutCompleted') {
-        out.push({ type: 'RolloutCompleted', data: { patchId: input.patchId, release: input.release, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
-        out.push({ type: 'IncidentResolved', data: { resolution: 'deployed', patchId: input.patchId } });
+        out.push({ type: 'RolloutCompleted', data: { patchId, release: input.release, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
+        out.push({ type: 'IncidentResolved', data: { resolution: 'deployed', patchId } });
         completed = true;
       }
     }
     if (extra) {
       out.push(extra);
-      rolledBack = { reason: String(extra.data.reason), cause: String(extra.data.cause), stage: extra.data.stage as number };
+      rolledBack = { reason: extra.data.reason, cause: String(extra.data.cause), stage: extra.data.stage };
     }
     if (rolledBack) out.push(await this.afterRollback(input, rolledBack));
     if (out.length === 0) return;
@@ -346,13 +348,13 @@ export class RolloutManager {
     if (completed) await notifier.notify({ kind: 'rolled-out', incidentId: input.incidentId, service: input.service, title: `Rolled out ${input.release}`, details: 'the fix serves all traffic' });
   }
 
-  private async afterRollback(input: Omit<StartRollout, 'adapter'>, rb: { reason: string; cause: string; stage: number }): Promise<{ type: string; data: unknown }> {
+  private async afterRollback(input: Omit<StartRollout, 'adapter'>, rb: { reason: string; cause: string; stage: number }): Promise<IncidentEvent> {
     if (rb.cause === 'rejected' || rb.cause === 'aborted') {
       return { type: 'IncidentEscalated', data: { reason: `rollout of ${input.release} stopped at ${rb.stage}%: ${rb.reason}`, step: 'rollout' } };
     }
     const { events } = await this.options.store.readStream(input.streamId);
-    const failed = new Set<string>([input.patchId]);
-    for (const e of events) if (e.type === 'RolledBack') failed.add((e.data as { patchId: string }).patchId);
+    const failed = new Set<PatchId>([input.patchId]);
+    for (const e of events) if (e.type === 'RolledBack') failed.add(e.data.patchId);
     return {
       type: 'DiagnosisRequested',
       data: { reason: `patch ${input.patchId} was rolled back at ${rb.stage}%: ${rb.reason} (${rb.cause})`, step: 'rollout', excludePatchIds: [...failed], release: input.release },

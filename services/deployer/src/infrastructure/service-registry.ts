@@ -1,8 +1,9 @@
+import type { IncidentId, PatchId, ServiceName } from '@antibody/contracts';
 // What the deployer needs to know about a service under care, read from its `service-<name>` stream,
 // and the deploy adapter its registration names.
 import type { Producer } from '@antibody/bus';
 import type { EventStore } from '@antibody/event-store';
-import type { CountsSnapshot } from '../domain/judge';
+import type { CountsSnapshot } from '@antibody/domain';
 import { DeployAdapterError, FleetAdapter, parseCounts, type DeployAdapter } from './deploy-adapter';
 import { WebhookAdapter } from './webhook-adapter';
 
@@ -31,9 +32,9 @@ export async function readRegistration(store: EventStore, service: string): Prom
 
 /** Who a rollout is for: the adapter messages name them. */
 export interface RolloutSubject {
-  readonly service: string;
-  readonly incidentId: string;
-  readonly patchId: string;
+  readonly service: ServiceName;
+  readonly incidentId: IncidentId;
+  readonly patchId: PatchId;
   readonly release: string;
 }
 

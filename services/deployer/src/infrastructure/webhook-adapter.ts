@@ -2,7 +2,7 @@
 // Flagger, a CD pipeline...) as HMAC-SHA256-signed JSON POSTs; the counts the judge reads come
 // from a counts source (ingest's per-release counts, or any endpoint returning the counts document).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { CountsSnapshot } from '../domain/judge';
+import type { CountsSnapshot } from '@antibody/domain';
 import { DeployAdapterError, parseCounts, type DeployAdapter } from './deploy-adapter';
 
 /** Header carrying `sha256=<hex HMAC of "<timestamp>.<body>">`. */

@@ -1,10 +1,12 @@
-import type { BudgetExceeded, CandidatePatch, PatternState } from '@antibody/fix-kit';
+import type { AntibodyEvent, PatchId, PatternId } from '@antibody/contracts';
+import type { PatternState } from '@antibody/domain';
+import type { BudgetExceeded, CandidatePatch } from '@antibody/fix-kit';
 
 /** One proposal before ids and ranks are assigned. */
 export interface Proposal {
   readonly source: 'template' | 'pattern' | 'llm';
   readonly templateId?: string;
-  readonly patternId?: string;
+  readonly patternId?: PatternId;
   readonly model?: string;
   readonly files: readonly string[];
   readonly diff: string;
@@ -14,11 +16,7 @@ export interface Proposal {
 }
 
 /** What the patcher appends for one diagnosis. */
-export type PatchEvent =
-  | { readonly type: 'PatchProposed'; readonly data: Record<string, unknown> }
-  | { readonly type: 'PatchFailed'; readonly data: { reason: string; costUsd?: number } }
-  | { readonly type: 'LlmCallMetered'; readonly data: { model: string; tier: string; step: 'patch'; promptTokens: number; completionTokens: number; costUsd: number } }
-  | { readonly type: 'IncidentEscalated'; readonly data: { reason: string; step: 'patch'; budgetExceeded?: BudgetExceeded } };
+export type PatchEvent = Extract<AntibodyEvent, { type: 'PatchProposed' | 'PatchFailed' | 'LlmCallMetered' | 'IncidentEscalated' }>;
 
 /**
  * An incident for which no patch can be written ends escalated to a person, with the reason, in
@@ -54,7 +52,7 @@ export function fromPattern(pattern: PatternState, file: string, diff: string): 
  * inputs give equal output), drops duplicate diffs, keeps at most `max`, and turns them into
  * PatchProposed events with the given ids.
  */
-export function rankProposals(proposals: readonly Proposal[], patchId: (index: number) => string, extra: { baseCommit?: string; errorClass?: string }, max = 5): PatchEvent[] {
+export function rankProposals(proposals: readonly Proposal[], patchId: (index: number) => PatchId, extra: { baseCommit?: string; errorClass?: string }, max = 5): PatchEvent[] {
   const order = { pattern: 0, template: 1, llm: 2 } as const;
   const seen = new Set<string>();
   const unique = [...proposals]

@@ -1,6 +1,8 @@
-import type { EventStore, StoredEvent } from '@antibody/event-store';
+import { incidentIdSchema, isEvent, patternIdSchema, type JsonValue, type PatternEvent, type RecordedEvent } from '@antibody/contracts';
+import type { EventStore } from '@antibody/event-store';
 import { deterministicEventId } from '@antibody/event-store';
-import { decidePatternOutcome, evolvePattern, foldService, generaliseFix, type GitRepository, type PatternEventInput, type PatternState } from '@antibody/fix-kit';
+import { decidePatternOutcome, foldPatternLibrary } from '@antibody/domain';
+import { foldService, generaliseFix, type GitRepository } from '@antibody/fix-kit';
 import { applyPatch } from 'diff';
 
 export interface LearnerDeps {
@@ -11,17 +13,7 @@ export interface LearnerDeps {
 /** Events to append to one stream. */
 export interface LearnedEvents {
   readonly streamId: string;
-  readonly events: readonly PatternEventInput[];
-}
-
-interface Proposed {
-  patchId: string;
-  source: 'template' | 'pattern' | 'llm';
-  patternId?: string;
-  diff: string;
-  files: string[];
-  baseCommit?: string;
-  errorClass?: string;
+  readonly events: readonly PatternEvent[];
 }
 
 /**
@@ -33,30 +25,29 @@ interface Proposed {
 export class Learner {
   constructor(private readonly deps: LearnerDeps) {}
 
-  async learn(event: StoredEvent): Promise<LearnedEvents | undefined> {
-    const data = event.data as { patchId?: string; resolution?: string };
-    if (!data.patchId) return undefined;
-    const success = event.type === 'IncidentResolved' ? data.resolution === 'deployed' || data.resolution === 'committed' : false;
+  async learn(event: RecordedEvent<'IncidentResolved' | 'RolledBack' | 'PatchRejected'>): Promise<LearnedEvents | undefined> {
+    const patchId = event.data.patchId;
+    if (!patchId) return undefined;
+    const success = event.type === 'IncidentResolved' ? event.data.resolution === 'deployed' || event.data.resolution === 'committed' : false;
     if (event.type === 'IncidentResolved' && !success) return undefined;
     const incident = await this.deps.store.readStream(event.streamId);
-    const proposed = incident.events.find((e) => e.type === 'PatchProposed' && (e.data as Proposed).patchId === data.patchId)?.data as Proposed | undefined;
+    const proposed = incident.events.filter(isEvent('PatchProposed')).find((e) => e.data.patchId === patchId)?.data;
     if (!proposed) return undefined;
-    const incidentId = event.streamId.replace(/^incident-/, '');
+    const incidentId = incidentIdSchema.parse(event.streamId.replace(/^incident-/, ''));
 
     if (proposed.source === 'pattern' && proposed.patternId) {
       const streamId = `pattern-${proposed.patternId}`;
       const history = (await this.deps.store.readStream(streamId)).events;
       // One outcome per incident: a redelivered resolution must not count twice.
-      if (history.some((e) => e.type === 'PatternOutcomeRecorded' && (e.data as { incidentId?: string }).incidentId === incidentId)) return undefined;
-      let state: PatternState | undefined;
-      for (const e of history) state = evolvePattern(state, e as unknown as PatternEventInput);
+      if (history.some((e) => e.type === 'PatternOutcomeRecorded' && e.data.incidentId === incidentId)) return undefined;
+      const state = foldPatternLibrary(history).get(proposed.patternId);
       if (!state) return undefined;
       return { streamId, events: decidePatternOutcome(state, { incidentId, success }) };
     }
 
     if (proposed.source === 'llm' && success && proposed.files.length === 1 && proposed.baseCommit && proposed.errorClass) {
       const file = proposed.files[0]!;
-      const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as { service: string } | undefined;
+      const opened = incident.events.find(isEvent('IncidentOpened'))?.data;
       const service = opened && foldService((await this.deps.store.readStream(`service-${opened.service}`)).events);
       if (!service) return undefined;
       const before = await this.deps.openRepository(service.repository.url).readFile(proposed.baseCommit, file);
@@ -65,10 +56,10 @@ export class Learner {
       if (after === false) return undefined;
       const template = generaliseFix(file, before, after);
       if (!template) return undefined;
-      const patternId = deterministicEventId(proposed.patchId, 'patcher.learned-pattern');
+      const patternId = patternIdSchema.parse(deterministicEventId(proposed.patchId, 'patcher.learned-pattern'));
       return {
         streamId: `pattern-${patternId}`,
-        events: [{ type: 'PatternLearned', data: { patternId, errorClass: proposed.errorClass, template: template as unknown as PatternState['template'], source: 'incident', incidentId, patchId: proposed.patchId } }],
+        events: [{ type: 'PatternLearned', data: { patternId, errorClass: proposed.errorClass, template: template as unknown as JsonValue, source: 'incident', incidentId, patchId: proposed.patchId } }],
       };
     }
     return undefined;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerContext } from '@antibody/bus';
 import { OnEvent } from '@antibody/bus/nest';
-import type { StoredEvent } from '@antibody/event-store';
+import type { RecordedEvent } from '@antibody/contracts';
 import { MetricsService } from '@antibody/platform';
 import type { Counter } from 'prom-client';
 import { withEscalation } from '../domain/patching';
@@ -22,19 +22,19 @@ export class PatchHandler {
   }
 
   @OnEvent('DiagnosisMade', { name: 'propose' })
-  async onDiagnosis(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+  async onDiagnosis(event: RecordedEvent<'DiagnosisMade'>, ctx: HandlerContext): Promise<void> {
     const proposed = await this.patcher.patch(event);
     if (!proposed || proposed.length === 0) return;
     const events = withEscalation(proposed);
     await ctx.emit(event.streamId, events);
     for (const e of events) {
-      if (e.type === 'PatchProposed' && e.data['rank'] === 1) this.outcomes.inc({ outcome: 'proposed', source: String(e.data['source']) });
+      if (e.type === 'PatchProposed' && e.data.rank === 1) this.outcomes.inc({ outcome: 'proposed', source: e.data.source });
       if (e.type === 'PatchFailed') this.outcomes.inc({ outcome: 'failed', source: 'none' });
     }
   }
 
   @OnEvent(['IncidentResolved', 'RolledBack', 'PatchRejected'], { name: 'learn' })
-  async onOutcome(event: StoredEvent, ctx: HandlerContext): Promise<void> {
+  async onOutcome(event: RecordedEvent<'IncidentResolved' | 'RolledBack' | 'PatchRejected'>, ctx: HandlerContext): Promise<void> {
     const learned = await this.learner.learn(event);
     if (learned && learned.events.length > 0) await ctx.emit(learned.streamId, learned.events);
   }

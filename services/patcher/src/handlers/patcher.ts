@@ -1,3 +1,4 @@
+import { patchIdSchema } from '@antibody/contracts';
 import type { EventStore, StoredEvent } from '@antibody/event-store';
 import { deterministicEventId } from '@antibody/event-store';
 import {
@@ -130,7 +131,8 @@ export class Patcher {
       });
       proposals.push(...proposal.candidates.map(fromTemplate));
     }
-    const patchId = idsAvoiding((i) => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i), new Set(failedBefore.map((f) => f.patchId)));
+    const nextId = idsAvoiding((i) => deterministicEventId(diagnosisEvent.eventId, 'patcher.patch-id', i), new Set(failedBefore.map((f) => f.patchId)));
+    const patchId = (i: number) => patchIdSchema.parse(nextId(i));
     const extra = { baseCommit: commit, ...(diagnosis.errorClass ?? rule?.errorClass ? { errorClass: diagnosis.errorClass ?? rule?.errorClass } : {}) };
     const fresh = withoutFailed(proposals, avoided);
     if (fresh.kept.length > 0) return rankProposals(fresh.kept, patchId, extra, this.deps.maxCandidates ?? 5);

@@ -1,4 +1,4 @@
-import { decidePatternOutcome, evolvePattern, foldPatternLibrary, nextEstimate, PATTERN_EMA_ALPHA, type PatternState } from './patterns';
+import { decidePatternOutcome, evolvePattern, foldPatternLibrary, nextEstimate, PATTERN_EMA_ALPHA, type PatternState } from './pattern';
 
 const learned = { type: 'PatternLearned' as const, data: { patternId: 'p1', errorClass: 'TypeError:reduce-empty-array', template: {}, source: 'incident' } };
 

@@ -1,4 +1,4 @@
-import type { JsonValue } from '@antibody/contracts';
+import { isEvent, type AntibodyEvent, type EventData, type IncidentId, type JsonValue, type PatternEvent, type PatternId } from '@antibody/contracts';
 
 /** Learning rate of a pattern's success estimate (exponential moving average). */
 export const PATTERN_EMA_ALPHA = 0.1;
@@ -10,11 +10,11 @@ export const PATTERN_INITIAL_ESTIMATE = 1;
 
 /** One pattern of the library, as folded from its `pattern-<id>` stream. */
 export interface PatternState {
-  readonly patternId: string;
+  readonly patternId: PatternId;
   readonly errorClass: string;
   readonly template: JsonValue;
-  readonly source: string;
-  readonly incidentId?: string;
+  readonly source: EventData<'PatternLearned'>['source'];
+  readonly incidentId?: IncidentId;
   readonly estimate: number;
   readonly uses: number;
   readonly successes: number;
@@ -23,11 +23,6 @@ export interface PatternState {
   readonly retiredReason?: string;
 }
 
-/** The pattern events, by type. */
-export type PatternEventInput =
-  | { readonly type: 'PatternLearned'; readonly data: { patternId: string; errorClass: string; template: JsonValue; source: string; incidentId?: string; patchId?: string } }
-  | { readonly type: 'PatternOutcomeRecorded'; readonly data: { patternId: string; incidentId?: string; success: boolean; successEstimate: number } }
-  | { readonly type: 'PatternRetired'; readonly data: { patternId: string; reason: string } };
 
 /** The estimate after one more outcome: est + α(1 − est) on success, est − α·est on failure. */
 export function nextEstimate(estimate: number, success: boolean): number {
@@ -41,7 +36,7 @@ export function shouldRetire(state: Pick<PatternState, 'estimate' | 'uses' | 're
 }
 
 /** Applies one pattern event (Emmett-style evolve). Events for an unknown pattern other than PatternLearned are ignored. */
-export function evolvePattern(state: PatternState | undefined, event: PatternEventInput): PatternState | undefined {
+export function evolvePattern(state: PatternState | undefined, event: PatternEvent): PatternState | undefined {
   switch (event.type) {
     case 'PatternLearned':
       return {
@@ -75,12 +70,12 @@ export function evolvePattern(state: PatternState | undefined, event: PatternEve
 }
 
 /** Folds any sequence of events (others are skipped) into the pattern library, by pattern id. */
-export function foldPatternLibrary(events: Iterable<{ type: string; data: unknown }>): Map<string, PatternState> {
+export function foldPatternLibrary(events: Iterable<AntibodyEvent>): Map<string, PatternState> {
   const library = new Map<string, PatternState>();
+  const ofPattern = isEvent('PatternLearned', 'PatternOutcomeRecorded', 'PatternRetired');
   for (const event of events) {
-    if (event.type !== 'PatternLearned' && event.type !== 'PatternOutcomeRecorded' && event.type !== 'PatternRetired') continue;
-    const e = event as PatternEventInput;
-    const next = evolvePattern(library.get(e.data.patternId), e);
+    if (!ofPattern(event)) continue;
+    const next = evolvePattern(library.get(event.data.patternId), event);
     if (next) library.set(next.patternId, next);
   }
   return library;
@@ -91,10 +86,10 @@ export function foldPatternLibrary(events: Iterable<{ type: string; data: unknow
  * new estimate, plus PatternRetired when that crosses the retirement rule. Nothing for a retired
  * pattern.
  */
-export function decidePatternOutcome(state: PatternState, outcome: { incidentId: string; success: boolean }): PatternEventInput[] {
+export function decidePatternOutcome(state: PatternState, outcome: { incidentId: IncidentId; success: boolean }): PatternEvent[] {
   if (state.retired) return [];
   const successEstimate = nextEstimate(state.estimate, outcome.success);
-  const events: PatternEventInput[] = [{ type: 'PatternOutcomeRecorded', data: { patternId: state.patternId, incidentId: outcome.incidentId, success: outcome.success, successEstimate } }];
+  const events: PatternEvent[] = [{ type: 'PatternOutcomeRecorded', data: { patternId: state.patternId, incidentId: outcome.incidentId, success: outcome.success, successEstimate } }];
   const after = evolvePattern(state, events[0]!)!;
   if (shouldRetire(after)) {
     events.push({ type: 'PatternRetired', data: { patternId: state.patternId, reason: `success estimate ${after.estimate.toFixed(3)} < ${PATTERN_RETIRE_BELOW} after ${after.uses} uses` } });
