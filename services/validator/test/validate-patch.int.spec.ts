@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 // The spec checks `antibody logs` in process; the service itself never imports the CLI.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { runCli } from '@antibody/cli';
+import { patchIdSchema } from '@antibody/contracts';
 import { createTestStore, type TestStore } from '@antibody/testing';
 import { validatePatch, type ValidationRequest, type ValidationSettings, type VerdictEvent } from '../src/handlers/validate-patch';
 import { detectIsolation } from '../src/infrastructure/sandbox';
@@ -49,12 +50,11 @@ function shop(files: Record<string, string> = {}): FixtureRepo {
 
 function request(repo: FixtureRepo, diff: string, overrides: Partial<ValidationRequest> = {}): ValidationRequest {
   return {
-    patchId: randomUUID(),
+    patchId: patchIdSchema.parse(randomUUID()),
     diff,
     release: repo.commit,
     failure: SHOP_FAILURE,
     service: {
-      name: 'shop',
       repository: { url: repo.dir, defaultBranch: 'main' },
       commands: { test: 'node --test' },
       policy: { allowedPaths: ['src/**'], forbiddenPaths: [] },

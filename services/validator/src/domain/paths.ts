@@ -1,6 +1,7 @@
 /**
  * Which files a patch touches and whether the service's policy lets it touch them. Pure.
  */
+import type { ServicePolicy } from '@antibody/contracts';
 
 /** The paths one unified diff touches (old and new names of renames both count). */
 export interface DiffFiles {
@@ -105,10 +106,7 @@ export function protectedKindOf(path: string): ProtectedKind | undefined {
 }
 
 /** The part of a service's policy about paths. */
-export interface PathPolicy {
-  readonly allowedPaths: readonly string[];
-  readonly forbiddenPaths: readonly string[];
-}
+export type PathPolicy = Pick<ServicePolicy, 'allowedPaths' | 'forbiddenPaths'>;
 
 /** One path a patch may not touch, and why. */
 export interface PathViolation {

@@ -2,14 +2,10 @@
  * Builds a regression test from a captured failure, in the repository's own test framework. Pure:
  * the caller reads package.json and the file list and writes the result.
  */
+import type { EventData } from '@antibody/contracts';
 
-/** A failure as the SDK captured it (the `ErrorRecorded` event's data, reduced). */
-export interface CapturedFailure {
-  readonly exception: { readonly type: string; readonly value: string };
-  /** Oldest call first; the crashing frame is last (Sentry order). */
-  readonly frames: ReadonlyArray<{ readonly filename: string; readonly function?: string; readonly inApp: boolean; readonly module?: string }>;
-  readonly request?: { readonly method: string; readonly url: string; readonly data?: unknown };
-}
+/** A failure as the SDK captured it: the `ErrorRecorded` event's data, reduced to what a reproduction needs. */
+export type CapturedFailure = Pick<EventData<'ErrorRecorded'>, 'exception' | 'frames' | 'request'>;
 
 /** A test framework the generator writes for. */
 export type TestFramework = 'jest' | 'node:test';

@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
-import type { EventData } from '@antibody/contracts';
+import { foldEvents, type RecordedEvent } from '@antibody/contracts';
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
-import type { HandlerContext } from '@antibody/bus';
-import { EventIdReusedError, type EventStore, type StoredEvent } from '@antibody/event-store';
+import { handleCommand, type CommandOutcome, type HandlerContext } from '@antibody/bus';
+import { incidentFold, serviceFold, type IncidentState, type ServiceState } from '@antibody/domain';
+import { EventIdReusedError, type EventStore } from '@antibody/event-store';
 import { MetricsService } from '@antibody/platform';
-import type { CapturedFailure } from '../domain/reproduction';
+import type { VerdictEvent } from '../domain/steps';
+import { decideValidation, type ValidatePatch } from '../domain/validation';
 import { ValidationStore } from '../infrastructure/validation-store';
 import { Workspaces } from '../infrastructure/workspace';
-import { validatePatch, type ServiceUnderCare, type ValidationSettings, type VerdictEvent } from './validate-patch';
+import { validatePatch, type ValidationSettings } from './validate-patch';
 
 /** Another live instance is validating this patch: retry later (the bus naks with backoff). */
 export class ValidationBusyError extends Error {
@@ -27,27 +29,22 @@ export interface HandlerDelivery {
 /** Injection tokens of the handler's collaborators. */
 export const VALIDATION_SETTINGS = Symbol('antibody.validator.settings');
 
-const VERDICTS = new Set(['PatchValidated', 'PatchRejected']);
-
-/** What the incident and service streams say about a proposed patch. */
-interface Facts {
-  readonly verdictExists: boolean;
-  readonly service?: ServiceUnderCare;
-  readonly serviceProblem?: string;
-  readonly release?: string;
-  readonly failure?: CapturedFailure;
-}
+type Claim = { release(): Promise<void> };
 
 /**
  * Builds the provider that reacts to `PatchProposed` (a class per configuration: the consumer's
  * concurrency and ack wait are decorator arguments). For each proposed patch it appends exactly
- * one `PatchValidated` or `PatchRejected` to the incident's stream:
+ * one `PatchValidated` or `PatchRejected` to the incident's stream, as `decideValidation` decides
+ * from the folded incident and service streams, through `handleCommand` at the version it read:
  *
- * - the verdict's id derives from the PatchProposed event (ctx.emit), and the stream is checked
- *   for an existing verdict before and after claiming the work, so redelivery never doubles it;
+ * - a patch that already has a verdict is ignored (checked before and after claiming the work,
+ *   and again at the append: a version conflict re-reads, re-folds and decides again, reusing the
+ *   validation's verdict rather than running it twice);
  * - the work is claimed with a Postgres session lock held for the whole validation: a process
  *   killed mid-run loses it at once, and the redelivered event is taken over by another instance;
- *   an instance that finds the lock held throws {@link ValidationBusyError} (retry with backoff).
+ *   an instance that finds the lock held throws {@link ValidationBusyError} (retry with backoff);
+ * - the verdict's id derives from the PatchProposed event (ctx.emit), so a redelivery after an
+ *   earlier attempt appended a (slightly different) verdict ends quietly.
  */
 export function patchProposedHandler(delivery: HandlerDelivery): Type<unknown> {
   @Injectable()
@@ -70,69 +67,74 @@ export function patchProposedHandler(delivery: HandlerDelivery): Type<unknown> {
     }
 
     @OnEvent('PatchProposed', { name: 'validate', concurrency: delivery.concurrency, ackWaitMs: delivery.ackWaitMs, maxDeliver: 50, backoffMs: [2000, 5000, 15000, 30000] })
-    async validate(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-      const data = event.data as EventData<'PatchProposed'>;
-      const facts = await this.facts(event.streamId, data.patchId);
-      if (facts.verdictExists) return;
-      if (!facts.service) {
-        await this.emit(event, ctx, data.patchId, {
-          type: 'PatchRejected',
-          data: { patchId: data.patchId, reason: facts.serviceProblem ?? 'The service under care is unknown.', failingTests: [], stage: 'prepare' },
-        });
+    async validate(event: RecordedEvent<'PatchProposed'>, ctx: HandlerContext): Promise<void> {
+      const { patchId } = event.data;
+      const streamId = event.streamId;
+      // Facts: the incident's service, its stream folded, read once per delivery.
+      let service: { readonly name: string | undefined; readonly state: Promise<ServiceState> } | undefined;
+      const serviceOf = (incident: IncidentState): Promise<ServiceState> => {
+        const name = incident.opened?.service;
+        if (!service || service.name !== name) service = { name, state: name === undefined ? Promise.resolve(serviceFold.initialState()) : this.service(name) };
+        return service.state;
+      };
+      const command = async (incident: IncidentState): Promise<ValidatePatch> => ({ patchId, incidentStream: streamId, service: await serviceOf(incident) });
+
+      // Decided first without the claim: a patch already judged, or one that cannot be validated, takes no lock.
+      let claim: Claim | undefined;
+      const claimed = async (): Promise<void> => {
+        claim ??= await this.validations.claim(patchId);
+        if (!claim) throw new ValidationBusyError(patchId);
+      };
+      const before = await this.incident(streamId);
+      if (decideValidation(await command(before), before).kind === 'validate') await claimed();
+
+      let verdict: VerdictEvent | undefined;
+      try {
+        let outcome: CommandOutcome<VerdictEvent>;
+        try {
+          outcome = await handleCommand(
+            { store: this.store, streamId, fold: incidentFold, append: (events, expectedVersion) => ctx.emit(streamId, events, { expectedVersion }) },
+            async (incident) => {
+              // The verdict is kept across attempts: a version conflict never runs the validation twice.
+              if (verdict) return decideValidation({ ...(await command(incident)), verdict }, incident);
+              const decision = decideValidation(await command(incident), incident);
+              if (decision.kind !== 'validate') return decision;
+              // Read after the claim was taken, so another instance's verdict of meanwhile was seen.
+              await claimed();
+              this.logger.log(`validating patch ${patchId} of ${incident.opened?.service ?? 'an unknown service'} (delivery ${ctx.deliveryCount})`);
+              verdict = await validatePatch(decision.request, { workspaces: this.workspaces, store: this.validations, settings: this.settings, now: () => performance.now() });
+              return decideValidation({ ...(await command(incident)), verdict }, incident);
+            },
+          );
+        } catch (error) {
+          // An earlier attempt appended its (slightly different) verdict under the same id: done.
+          if (!(error instanceof EventIdReusedError)) throw error;
+          const now = await this.incident(streamId);
+          const again = decideValidation(await command(now), now);
+          if (again.kind !== 'ignore') throw error;
+          outcome = { kind: 'ignored', because: again.because, attempts: 0 };
+        }
+        if (verdict) this.report(patchId, verdict, outcome);
+      } finally {
+        await claim?.release();
+      }
+    }
+
+    private report(patchId: string, verdict: VerdictEvent, outcome: CommandOutcome<VerdictEvent>): void {
+      if (outcome.kind === 'ignored') {
+        this.logger.log(`patch ${patchId}: validated by this instance, but no verdict appended: ${outcome.because}`);
         return;
       }
-      const claim = await this.validations.claim(data.patchId);
-      if (!claim) throw new ValidationBusyError(data.patchId);
-      try {
-        if ((await this.facts(event.streamId, data.patchId)).verdictExists) return;
-        this.logger.log(`validating patch ${data.patchId} of ${facts.service.name} (delivery ${ctx.deliveryCount})`);
-        const verdict = await validatePatch(
-          { patchId: data.patchId, diff: data.diff, service: facts.service, release: facts.release, failure: facts.failure },
-          { workspaces: this.workspaces, store: this.validations, settings: this.settings, now: () => performance.now() },
-        );
-        await this.emit(event, ctx, data.patchId, verdict);
-        this.outcomes.inc({ outcome: verdict.type === 'PatchValidated' ? 'validated' : 'rejected', stage: verdict.type === 'PatchRejected' ? (verdict.data.stage ?? 'unknown') : 'none' });
-        this.logger.log(`patch ${data.patchId}: ${verdict.type === 'PatchValidated' ? 'validated' : `rejected (${verdict.data.reason})`}`);
-      } finally {
-        await claim.release();
-      }
+      this.outcomes.inc({ outcome: verdict.type === 'PatchValidated' ? 'validated' : 'rejected', stage: verdict.type === 'PatchRejected' ? (verdict.data.stage ?? 'unknown') : 'none' });
+      this.logger.log(`patch ${patchId}: ${verdict.type === 'PatchValidated' ? 'validated' : `rejected (${verdict.data.reason})`}`);
     }
 
-    private async emit(event: StoredEvent, ctx: HandlerContext, patchId: string, verdict: VerdictEvent): Promise<void> {
-      try {
-        await ctx.emit(event.streamId, [verdict]);
-      } catch (error) {
-        // An earlier attempt appended its (slightly different) verdict under the same id: done.
-        if (error instanceof EventIdReusedError && (await this.facts(event.streamId, patchId)).verdictExists) return;
-        throw error;
-      }
+    private async incident(streamId: string): Promise<IncidentState> {
+      return foldEvents(incidentFold, (await this.store.readStream(streamId)).events);
     }
 
-    private async facts(incidentStream: string, patchId: string): Promise<Facts> {
-      const incident = await this.store.readStream(incidentStream);
-      const verdictExists = incident.events.some((e) => VERDICTS.has(e.type) && (e.data as { patchId?: string }).patchId === patchId);
-      const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as EventData<'IncidentOpened'> | undefined;
-      const recorded = [...incident.events].reverse().find((e) => e.type === 'ErrorRecorded')?.data as EventData<'ErrorRecorded'> | undefined;
-      if (!opened) return { verdictExists, serviceProblem: `The incident stream ${incidentStream} has no IncidentOpened event, so the service and release are unknown.` };
-      const failure: CapturedFailure | undefined = recorded
-        ? { exception: recorded.exception, frames: recorded.frames, ...(recorded.request ? { request: recorded.request } : {}) }
-        : undefined;
-      const serviceStream = await this.store.readStream(`service-${opened.service}`);
-      let service: ServiceUnderCare | undefined;
-      let serviceProblem: string | undefined = `The service "${opened.service}" is not registered (no ServiceRegistered event in service-${opened.service}).`;
-      for (const e of serviceStream.events) {
-        if (e.type === 'ServiceRegistered') {
-          const d = e.data as EventData<'ServiceRegistered'>;
-          service = { name: d.name, repository: d.repository, commands: d.commands, policy: d.policy };
-          serviceProblem = undefined;
-        } else if (e.type === 'ServicePolicyChanged' && service) {
-          service = { ...service, policy: (e.data as EventData<'ServicePolicyChanged'>).policy };
-        } else if (e.type === 'ServiceDeregistered') {
-          service = undefined;
-          serviceProblem = `The service "${opened.service}" was deregistered.`;
-        }
-      }
-      return { verdictExists, service, serviceProblem, release: opened.release, failure };
+    private async service(name: string): Promise<ServiceState> {
+      return foldEvents(serviceFold, (await this.store.readStream(`service-${name}`)).events);
     }
   }
   return PatchProposedHandler;
