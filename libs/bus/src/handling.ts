@@ -70,9 +70,11 @@ export async function handleDelivery(delivery: Delivery, settings: HandlingSetti
   let emitted = 0;
   const context: HandlerContext = {
     deliveryCount: delivery.deliveryCount,
-    emit: (streamId, events, options) => {
-      const eventIds = events.map(() => deterministicEventId(event.eventId, settings.handlerName, emitted++));
-      return appendTraced(settings.store, streamId, events, {
+    emit: async (streamId, events, options) => {
+      // Ids advance only with a successful append: an append refused for its expected version
+      // wrote nothing, so the decision handleCommand retries appends under the same ids.
+      const eventIds = events.map((_, index) => deterministicEventId(event.eventId, settings.handlerName, emitted + index));
+      const result = await appendTraced(settings.store, streamId, events, {
         producer: settings.producer,
         correlationId: event.metadata.correlationId,
         causationId: event.eventId,
@@ -80,6 +82,8 @@ export async function handleDelivery(delivery: Delivery, settings: HandlingSetti
         expectedVersion: options?.expectedVersion,
         client: delivery.client,
       });
+      emitted += events.length;
+      return result;
     },
   };
   try {

@@ -12,9 +12,11 @@ export interface HandlerContext {
   /** How many times this event has been delivered to this consumer, 1 on the first delivery. */
   readonly deliveryCount: number;
   /**
-   * Appends events caused by the one being handled. The `index`-th event's id is derived from
-   * (this event's id, the handler's name, index), so a redelivery re-appends the same ids and the
-   * store turns it into a no-op: a handler can never produce a second effect.
+   * Appends events caused by the one being handled. The `index`-th event this handler appended
+   * for this event has an id derived from (this event's id, the handler's name, index), so a
+   * redelivery re-appends the same ids and the store turns it into a no-op: a handler can never
+   * produce a second effect. An append that fails (a version conflict) uses up no index: retried,
+   * it appends under the same ids.
    */
   emit(streamId: string, events: readonly CausedEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEventStore, type NewEvent, type StoredEvent } from '@antibody/event-store';
+import { createEventStore, deterministicEventId, WrongExpectedVersionError, type NewEvent, type StoredEvent } from '@antibody/event-store';
 import { createTestStore, testMetadata, waitFor, type TestStore } from '@antibody/testing';
 import type { TransportHarness } from './harness';
 
@@ -49,6 +49,22 @@ export function busContract(name: string, makeHarness: (t: TestStore) => Promise
       const effect = (await streamEvents(t, `effect-${first?.eventId}`))[0];
       expect(effects.length).toBeLessThanOrEqual(1);
       expect(effect?.metadata).toMatchObject({ causationId: first?.eventId, correlationId });
+    });
+
+    it('derives emitted ids from (event, handler, index), and an append refused for its version uses up no index', async () => {
+      const source = `incident-${randomUUID()}`;
+      await t.store.appendToStream(source, [diagnosisFailed('conflicting')]);
+      const bus = await harness.newInstance('a');
+      let refused: unknown;
+      await bus.consume({ durable: 'validator', handlerName: 'validator.judge', types: ['DiagnosisFailed'] }, async (event, ctx) => {
+        const escalate = [{ type: 'IncidentEscalated' as const, data: { reason: 'x', step: 'diagnosis' as const } }];
+        refused = await ctx.emit(event.streamId, escalate, { expectedVersion: 7 }).catch((error: unknown) => error);
+        await ctx.emit(event.streamId, escalate, { expectedVersion: event.streamVersion });
+      });
+      await waitFor(async () => (await streamEvents(t, source)).length === 2, { description: 'the effect' });
+      const [cause, effect] = await streamEvents(t, source);
+      expect(refused).toBeInstanceOf(WrongExpectedVersionError);
+      expect(effect?.eventId).toBe(deterministicEventId(cause!.eventId, 'validator.judge', 0));
     });
 
     it('shares one durable consumer between two instances: every event has exactly one effect', async () => {
