@@ -1,6 +1,7 @@
 /**
  * @antibody/platform — the service kit every Antibody service starts from: typed configuration
- * validated at start, Postgres and NATS connections with retry, `/health` and `/metrics`, JSON
+ * validated at start, Postgres and NATS connections with retry, `/health/live`, `/health/ready`,
+ * `/health` and `/metrics`, JSON
  * logs carrying trace ids, and `bootstrapService` for `main.ts`.
  *
  * `main.ts` should import `bootstrapService` from `@antibody/platform/bootstrap`, which loads
@@ -20,7 +21,18 @@ export {
 export type { BaseServiceConfig, LogLevel, ServiceName } from './config';
 export { ConnectError, connectNats, connectPostgres, describeConnectError, retryDelayMs } from './connections';
 export type { ConnectOptions, PlatformLog } from './connections';
-export { HEALTH_TIMEOUT_MS, HealthChecks, HealthController, NatsHealthIndicator, PostgresHealthIndicator, type HealthState } from './health';
+export {
+  HEALTH_TIMEOUT_MS,
+  HealthChecks,
+  HealthController,
+  healthReport,
+  NatsHealthIndicator,
+  PostgresHealthIndicator,
+  type HealthCheckOptions,
+  type HealthPart,
+  type HealthState,
+  type ReadinessDependency,
+} from './health';
 export { createPlatformLogger, pinoHttpParams, REDACTED_LOG_PATHS, traceLogMixin } from './logging';
 export type { PlatformLoggerOptions } from './logging';
 export { METRIC_PREFIX, MetricsController, MetricsService } from './metrics';

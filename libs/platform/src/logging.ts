@@ -73,11 +73,11 @@ function serializeRequest(req: { id?: unknown; method?: string; url?: string; he
   };
 }
 
-const QUIET_PATHS = new Set(['/health', '/metrics']);
+const QUIET_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 /**
  * nestjs-pino parameters around an existing platform logger: one line per completed request
- * (`/health` and `/metrics` are not logged, to keep probes out of the logs), request ids from
+ * (the `/health` probes and `/metrics` are not logged, to keep probes out of the logs), request ids from
  * `X-Request-Id` or a fresh UUID, 5xx at `error` and 4xx at `warn`.
  */
 export function pinoHttpParams(logger: Logger): Params {

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { serviceDisplayName, type BaseServiceConfig } from './config';
 import { connectNats, connectPostgres, describeConnectError } from './connections';
-import { HealthChecks, HealthController, NatsHealthIndicator, PostgresHealthIndicator } from './health';
+import { HealthChecks, HealthController, NatsHealthIndicator, PostgresHealthIndicator, type ReadinessDependency } from './health';
 import { createPlatformLogger, pinoHttpParams } from './logging';
 import { HTTP_METRICS_ROUTES, HttpMetricsMiddleware, MetricsController, MetricsService } from './metrics';
 import { NATS_CONNECTION, PG_POOL, PLATFORM_CONFIG, PLATFORM_OPTIONS } from './tokens';
@@ -41,6 +41,12 @@ export interface PlatformModuleOptions<C extends BaseServiceConfig = BaseService
   logger?: Logger;
   /** Telemetry to flush and stop last on shutdown, after the pool and NATS are closed. */
   telemetry?: Pick<Telemetry, 'shutdown'>;
+  /**
+   * The dependencies without which the instance cannot do its job, so `GET /health/ready` answers
+   * 503 while one is down. Default both; ingest takes reports with Postgres alone (its relay
+   * catches up once NATS is back), so it names only `postgres`.
+   */
+  readyNeeds?: readonly ReadinessDependency[];
 }
 
 /** @internal Holds the process logger for providers that write outside a request. */
@@ -88,7 +94,9 @@ class PlatformLifecycle implements BeforeApplicationShutdown, OnApplicationShutd
  *   `NatsConnection`, or `null` in embedded mode) and {@link MetricsService};
  * - `EVENT_BUS_CONNECTION` (from `@antibody/bus/nest`): that pool, NATS connection, schema and
  *   producer, which `EventBusModule.forRoot(...)` builds the service's bus on;
- * - `GET /health` (terminus; 200 or 503 with details) and `GET /metrics` (Prometheus text);
+ * - `GET /health/live` (the process serves), `GET /health/ready` (it can do its job: see
+ *   {@link PlatformModuleOptions.readyNeeds}), `GET /health` (every part), each 200 or 503 with
+ *   details, and `GET /metrics` (Prometheus text);
  * - JSON request logging through nestjs-pino, and request timing into
  *   `antibody_http_request_duration_seconds`;
  * - on shutdown: NATS drained, the pool ended, telemetry flushed (errors are logged, not thrown).

@@ -91,12 +91,23 @@ describe('PlatformModule in a running Nest app (real Postgres and NATS)', () => 
     expect(body.details['nats']).toMatchObject({ status: 'up', server: expect.any(String), rttMs: expect.any(Number) });
   });
 
+  it('GET /health/live and /health/ready answer 200 with Postgres and NATS up', async () => {
+    const live = await fetch(`${baseUrl}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
+    const ready = await fetch(`${baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', details: { postgres: { status: 'up' }, nats: { status: 'up' } } });
+  });
+
   it("GET /health answers 503 while a check the service added reports down, with its message, and 200 again once it is up", async () => {
     let state: { up: boolean; message?: string } = { up: false, message: 'worker restarting' };
     app.get(HealthChecks).add('worker', () => state);
     const down = await fetch(`${baseUrl}/health`);
     expect(down.status).toBe(503);
     expect(((await down.json()) as { details: Record<string, unknown> }).details['worker']).toEqual({ status: 'down', message: 'worker restarting' });
+    expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(503);
+    expect((await fetch(`${baseUrl}/health/live`)).status).toBe(200);
     state = { up: true };
     const up = await fetch(`${baseUrl}/health`);
     expect(up.status).toBe(200);
@@ -155,6 +166,43 @@ describe('PlatformModule in a running Nest app (real Postgres and NATS)', () => 
     await app.close();
     expect(nats.isClosed()).toBe(true);
     expect(pool.ended).toBe(true);
+  });
+});
+
+describe('readiness without NATS (real Postgres, a NATS connection that has closed)', () => {
+  async function appWith(readyNeeds?: ReadonlyArray<'postgres' | 'nats'>): Promise<{ app: INestApplication; url: string }> {
+    const config = loadConfig(baseServiceConfigSchema, { DATABASE_URL, NATS_URL, SERVICE_INSTANCE_ID: 'int-ready' }, 'ingest');
+    const nats = await connectNats(NATS_URL, { service: 'ingest', log: recordingLog() });
+    await nats.close();
+    const logger = createPlatformLogger({ service: 'ingest', instanceId: 'int-ready', level: 'warn', destination: logCapture().stream });
+    const app = await createPlatformApp(PlatformModule.forRoot({ service: 'ingest', config, logger, nats, ...(readyNeeds ? { readyNeeds } : {}) }));
+    await app.listen(0, '127.0.0.1');
+    return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
+  }
+
+  it('with readyNeeds [postgres] (ingest): ready and live answer 200, /health 503, and NATS is shown down', async () => {
+    const { app, url } = await appWith(['postgres']);
+    try {
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ok', info: { postgres: { status: 'up' } }, error: { nats: { status: 'down', message: 'connection closed' } } });
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${url}/health`)).status).toBe(503);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('by default (the other services): not ready while NATS is down, but live', async () => {
+    const { app, url } = await appWith();
+    try {
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'error', error: { nats: { status: 'down' } } });
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -118,10 +118,10 @@ export class IngestRuntime implements OnApplicationBootstrap, BeforeApplicationS
       );
       writer.onCommitted(() => this.thread?.wake());
       this.thread.start();
-      // A dead processor thread (being restarted) makes the instance unhealthy: reports would be
-      // stored but not counted until it is back.
+      // A dead processor thread (being restarted) is reported, but the instance stays ready: its
+      // reports are still stored, and any instance's processor counts them.
       const thread = this.thread;
-      this.healthChecks.add('processor', () => thread.health());
+      this.healthChecks.add('processor', () => thread.health(), { gatesReadiness: false });
     } else {
       this.processor = new IntakeProcessor(this.pool, this.store, this.registry, new SourceMapStore(sourceRoot), {
         schema,
@@ -167,7 +167,8 @@ export class IngestModule {
   static forRoot(platform: PlatformModuleOptions, settings: IngestSettings = DEFAULT_INGEST_SETTINGS): DynamicModule {
     return {
       module: IngestModule,
-      imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'ingest', relay: true })],
+      // Ready while Postgres takes reports, whatever NATS does (the relay catches up once it is back).
+      imports: [PlatformModule.forRoot({ readyNeeds: ['postgres'], ...platform }), EventBusModule.forRoot({ durable: 'ingest', relay: true })],
       controllers: [DocsController],
       providers: [{ provide: INGEST_SETTINGS, useValue: settings }, IngestRuntime],
     };
