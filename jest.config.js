@@ -1,7 +1,7 @@
 // One Jest run for the whole workspace. Specs import sibling libraries from their TypeScript
 // sources (moduleNameMapper), so `jest` needs no build; the e2e tier spawns compiled services,
 // which is why `npm test` runs `tsc -b` first.
-const libs = ['contracts', 'event-store', 'bus', 'telemetry', 'platform', 'cli', 'testing', 'fix-kit', 'domain'];
+const libs = ['contracts', 'event-store', 'bus', 'telemetry', 'platform', 'cli', 'testing', 'fix-kit', 'fix-io', 'domain'];
 const moduleNameMapper = {};
 for (const lib of libs) {
   moduleNameMapper[`^@antibody/${lib}$`] = `<rootDir>/libs/${lib}/src/index.ts`;

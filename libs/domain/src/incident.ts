@@ -78,6 +78,8 @@ export interface IncidentState {
   /** The sample the first round diagnoses, and the latest one (the validator reproduces it). */
   readonly firstSample?: Recorded<'ErrorRecorded'>;
   readonly latestSample?: Recorded<'ErrorRecorded'>;
+  /** The first sample since the incident was last (re)opened: the one each diagnosis round of this opening diagnoses. */
+  readonly openSample?: Recorded<'ErrorRecorded'>;
   readonly samples: number;
   /** The release the incident's errors came from last (IncidentOpened, IncidentReopened or a sample). */
   readonly release?: string;
@@ -109,13 +111,20 @@ function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentSta
       return { ...state, opened: event.data, status: 'open', ...releaseOf(event.data) };
     case 'ErrorRecorded': {
       const first = state.firstSample === undefined;
-      const sampled = { ...state, samples: state.samples + 1, latestSample: event, ...(first ? { firstSample: event } : {}), ...releaseOf(event.data) };
+      const sampled = {
+        ...state,
+        samples: state.samples + 1,
+        latestSample: event,
+        ...(first ? { firstSample: event } : {}),
+        ...(state.openSample === undefined ? { openSample: event } : {}),
+        ...releaseOf(event.data),
+      };
       return first && state.rounds.length === 0 ? { ...startRound(sampled, event, 0), status: 'diagnosing' } : sampled;
     }
     case 'OccurrencesCounted':
       return { ...state, occurrences: state.occurrences + event.data.count };
     case 'IncidentReopened': {
-      const { escalation: _e, resolution: _r, ...open } = state;
+      const { escalation: _e, resolution: _r, openSample: _s, ...open } = state;
       return { ...startRound({ ...open, ...releaseOf(event.data) }, event, 0), status: 'diagnosing' };
     }
     case 'DiagnosisRequested': {

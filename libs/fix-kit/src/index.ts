@@ -1,11 +1,10 @@
-// Public API of @antibody/fix-kit: the pure diagnosis and patching kit shared by the analyzer and the patcher.
+// Public API of @antibody/fix-kit: the pure diagnosis and patching kit shared by the analyzer and
+// the patcher (type:domain: no pg, git, network or filesystem at run time; @antibody/fix-io holds those).
 export { analyseError } from './analyse';
 export type { AnalyseInput, Analysis } from './analyse';
 export { applyEdits, isPatchableFile, parseSource } from './ast';
 export type { TextEdit } from './ast';
 export { filesOfDiff, unifiedDiff } from './diff';
-export { failedFixes, rejectedFixes } from './failed-fixes';
-export type { FailedFix, FailedFixEvent, RejectedFix } from './failed-fixes';
 export { FixKitError } from './errors';
 export type { FixKitErrorCode } from './errors';
 export { localise } from './localise';
@@ -14,18 +13,14 @@ export { globToRegExp, pathRefusal, PROTECTED_PATHS } from './policy';
 export type { PathPolicy } from './policy';
 export { proposeTemplateFixes } from './propose';
 export type { CandidatePatch, FixSite, TemplateProposal, TemplateRequest } from './propose';
-export { defaultRuleCatalog, EVIDENCE, loadRuleCatalog, matchRules, RULES_DIR, STRATEGIES } from './rules';
-export type { ErrorFacts, Evidence, Rule, RuleMatch, RuleSample, Strategy } from './rules';
+export { defaultRuleCatalog, EVIDENCE, matchRules, parseRuleCatalog, SHIPPED_RULE_FILES, STRATEGIES } from './rules';
+export type { ErrorFacts, Evidence, Rule, RuleFile, RuleMatch, RuleSample, Strategy } from './rules';
 export { applyTemplate, badValueAt, findUnawaitedAsyncCalls } from './templates';
 export type { TemplateInput, TemplateResult } from './templates';
 export { checkLlmConfig, llmConfigShape, llmSettingsFrom } from './config';
 export type { LlmConfig } from './config';
 export { applyLearnedTemplate, asLearnedTemplate, generaliseFix } from './generalise';
 export type { LearnedTemplate, TemplateToken } from './generalise';
-export { gitRepository, repositoryOpener } from './git';
-export type { GitRepository, GitRepositoryOptions } from './git';
-export { LEDGER_SUBSCRIPTION, migrateFixLedger, startFixLedger } from './ledger';
-export type { FixLedger } from './ledger';
 export {
   budgetRefusal,
   exceededBudget,
@@ -43,10 +38,24 @@ export {
   SENSITIVE_PATH,
   TIERS,
 } from './llm';
-export type { BudgetExceeded, Budgets, CheckedLlmPatch, CodeExcerpt, FailedFixFact, LlmDiagnosis, LlmPatch, LlmSettings, PriceTable, Route, Spend, TierConfig, TierName } from './llm';
-export { callTier } from './llm-client';
-export type { LlmCallResult } from './llm-client';
-export { gatedCall, incidentSpend } from './llm-gate';
-export type { GateResult, MeteredCall } from './llm-gate';
-export { foldService } from './registry';
-export type { ServiceFacts } from './registry';
+export type {
+  BudgetExceeded,
+  Budgets,
+  ChatMessage,
+  CheckedLlmPatch,
+  CodeExcerpt,
+  FailedFixFact,
+  GateResult,
+  LlmCallResult,
+  LlmDiagnosis,
+  LlmPatch,
+  LlmSettings,
+  MeteredCall,
+  PriceTable,
+  Route,
+  Spend,
+  TierConfig,
+  TierName,
+} from './llm';
+export { answerFromModel, runTiers, withEscalation } from './pipeline';
+export type { ModelReply, ModelRequest, ModelTier, PipelineEvent, TierOutcome } from './pipeline';

@@ -274,3 +274,36 @@ export function checkLlmPatch(patch: LlmPatch, sources: ReadonlyMap<string, stri
   if (files.length === 0) throw new FixKitError('LLM_OUTPUT_INVALID', 'model output rejected: the edits change nothing');
   return { files, diff: files.map((f) => unifiedDiff(f.file, f.before, f.after)).join('') };
 }
+
+/** A chat message sent to a model. */
+export interface ChatMessage {
+  readonly role: 'system' | 'user';
+  readonly content: string;
+}
+
+/** One metered model call. */
+export interface LlmCallResult {
+  readonly tier: TierName;
+  readonly model: string;
+  readonly content: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costUsd: number;
+}
+
+/** The data of an `LlmCallMetered` event. */
+export interface MeteredCall {
+  readonly model: string;
+  readonly tier: string;
+  readonly step: 'diagnosis' | 'patch';
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costUsd: number;
+}
+
+/** What became of a gated model call (see `gatedCall` in @antibody/fix-io). */
+export type GateResult =
+  /** No call was made; `budgetExceeded` says which policy budget stopped it, when one did. */
+  | { readonly kind: 'refused'; readonly reason: string; readonly budgetExceeded?: BudgetExceeded }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'called'; readonly result: LlmCallResult; readonly metered: MeteredCall };

@@ -1,14 +1,11 @@
-import { defaultRuleCatalog, loadRuleCatalog, matchRules, RULES_DIR } from './rules';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { defaultRuleCatalog, matchRules, parseRuleCatalog, SHIPPED_RULE_FILES } from './rules';
 
 describe('rule catalog', () => {
   const rules = defaultRuleCatalog();
 
   it('covers at least 25 distinct error classes', () => {
     expect(new Set(rules.map((r) => r.errorClass)).size).toBeGreaterThanOrEqual(25);
-    expect(RULES_DIR).toMatch(/fix-kit[/\\]rules$/);
+    expect(SHIPPED_RULE_FILES.map((f) => f.name)).toEqual(['node-runtime.rules.json']);
   });
 
   describe.each(rules.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
@@ -27,8 +24,12 @@ describe('rule catalog', () => {
   });
 
   it('rejects a malformed rule file naming the file and field', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
-    writeFileSync(join(dir, 'bad.rules.json'), JSON.stringify({ catalog: 'x', version: 1, rules: [{ id: 'a', errorClass: 'E', priority: 1, match: { message: '(' }, rootCause: 'r', strategies: [], confidence: 0.5, fixtures: { match: [{ type: 'E', message: 'm' }], noMatch: [] } }] }));
-    expect(() => loadRuleCatalog(dir)).toThrow(/bad\.rules\.json: rules\.0\.match\.message must be a valid JavaScript regular expression/);
+    const bad = { name: 'bad.rules.json', content: { catalog: 'x', version: 1, rules: [{ id: 'a', errorClass: 'E', priority: 1, match: { message: '(' }, rootCause: 'r', strategies: [], confidence: 0.5, fixtures: { match: [{ type: 'E', message: 'm' }], noMatch: [] } }] } };
+    expect(() => parseRuleCatalog([bad])).toThrow(/bad\.rules\.json: rules\.0\.match\.message must be a valid JavaScript regular expression/);
+  });
+
+  it('rejects a rule id that two files both define', () => {
+    const [shipped] = SHIPPED_RULE_FILES;
+    expect(() => parseRuleCatalog([shipped!, { ...shipped!, name: 'copy.rules.json' }])).toThrow(/copy\.rules\.json: duplicate rule id/);
   });
 });

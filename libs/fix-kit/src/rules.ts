@@ -1,7 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { FixKitError } from './errors';
+import nodeRuntimeRules from './rules/node-runtime.rules.json';
 
 /** The syntax-tree fix templates a rule may name (see `templates.ts`). */
 export const STRATEGIES = [
@@ -65,7 +64,7 @@ const catalogSchema = z.object({
   rules: z.array(ruleSchema).min(1),
 });
 
-/** One rule of the catalog, as stored in `libs/fix-kit/rules/*.rules.json`. */
+/** One rule of the catalog, as stored in `libs/fix-kit/src/rules/*.rules.json`. */
 export type Rule = z.infer<typeof ruleSchema> & { readonly catalogVersion: string };
 /** A rule fixture: an error sample the rule must (or must not) match. */
 export type RuleSample = z.infer<typeof sample>;
@@ -87,30 +86,30 @@ export interface RuleMatch {
   readonly rootCause: string;
 }
 
-/** The directory of the shipped rule files (works from `src/` under ts-jest and from `dist/`). */
-export const RULES_DIR = join(__dirname, '..', 'rules');
+/** One rule file: its name (for errors) and its parsed JSON. */
+export interface RuleFile {
+  readonly name: string;
+  readonly content: unknown;
+}
+
+/** The rule files shipped with the kit (`libs/fix-kit/src/rules/*.rules.json`), imported as modules: no file is read at run time. */
+export const SHIPPED_RULE_FILES: readonly RuleFile[] = [{ name: 'node-runtime.rules.json', content: nodeRuntimeRules }];
 
 /**
- * Loads and validates every `*.rules.json` file of `dir`. Rule ids must be unique across files.
+ * Validates rule files (parsed JSON) into one catalog, in the order given. Rule ids must be
+ * unique across files. Pure.
  * @throws FixKitError `CATALOG_INVALID` naming the file and field when a file is malformed.
  */
-export function loadRuleCatalog(dir: string = RULES_DIR): readonly Rule[] {
+export function parseRuleCatalog(files: readonly RuleFile[]): readonly Rule[] {
   const rules: Rule[] = [];
-  const files = readdirSync(dir).filter((f) => f.endsWith('.rules.json')).sort();
-  for (const file of files) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    } catch (error) {
-      throw new FixKitError('CATALOG_INVALID', `rule file ${file} is not valid JSON`, { cause: error });
-    }
-    const parsed = catalogSchema.safeParse(raw);
+  for (const { name, content } of files) {
+    const parsed = catalogSchema.safeParse(content);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new FixKitError('CATALOG_INVALID', `rule file ${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`, { cause: parsed.error });
+      throw new FixKitError('CATALOG_INVALID', `rule file ${name}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`, { cause: parsed.error });
     }
     for (const rule of parsed.data.rules) {
-      if (rules.some((r) => r.id === rule.id)) throw new FixKitError('CATALOG_INVALID', `rule file ${file}: duplicate rule id ${rule.id}`);
+      if (rules.some((r) => r.id === rule.id)) throw new FixKitError('CATALOG_INVALID', `rule file ${name}: duplicate rule id ${rule.id}`);
       rules.push({ ...rule, catalogVersion: `${parsed.data.catalog}@${parsed.data.version}` });
     }
   }
@@ -118,9 +117,9 @@ export function loadRuleCatalog(dir: string = RULES_DIR): readonly Rule[] {
 }
 
 let cached: readonly Rule[] | undefined;
-/** The shipped catalog, loaded once. */
+/** The shipped catalog, validated once. */
 export function defaultRuleCatalog(): readonly Rule[] {
-  cached ??= loadRuleCatalog();
+  cached ??= parseRuleCatalog(SHIPPED_RULE_FILES);
   return cached;
 }
 

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createTestStore, uniqueName, type TestStore } from '@antibody/testing';
 import { randomUUID } from 'node:crypto';
 import { generaliseFix } from '@antibody/fix-kit';
-import { createTempRepo, startFakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, startFakeOpenAi, type TempRepo } from '@antibody/fix-io/testing';
 import { testMetadata, waitFor } from '@antibody/testing';
 import { openIncident, registerService, startAnalyzer, waitForEvent } from './support';
 

@@ -5,7 +5,7 @@
 // speaking the OpenAI wire protocol, driven through the real SDK.
 import type { INestApplication } from '@nestjs/common';
 import type { StoredEvent } from '@antibody/event-store';
-import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeOpenAi, type TempRepo } from '@antibody/fix-io/testing';
 import { createTestStore, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
 import { Diagnoser } from '../src/handlers/diagnoser';
 import { openIncident, registerService, startAnalyzer } from './support';
@@ -89,9 +89,8 @@ describe('antibody-analyzer, first diagnosis while the stream moves on (real Pos
 
     // A redelivery of the first sample finds the incident diagnosed; the later sample is not diagnosed.
     const diagnoser = app!.get(Diagnoser);
-    expect(await diagnoser.diagnose(sample)).toBeUndefined();
-    expect(await diagnoser.diagnose(all[3]!)).toBeUndefined();
-    expect(await diagnoser.stillUndiagnosed(sample)).toBeUndefined();
+    expect(await diagnoser.decide({ kind: 'first-sample', sampleId: sample.eventId }, streamId)).toEqual({ kind: 'ignore', because: expect.stringMatching(/already diagnosed/) });
+    expect(await diagnoser.decide({ kind: 'first-sample', sampleId: all[3]!.eventId }, streamId)).toEqual({ kind: 'ignore', because: expect.stringMatching(/only the first sample is diagnosed/) });
     expect(fake!.requests).toHaveLength(1);
   });
 

@@ -4,7 +4,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { StoredEvent } from '@antibody/event-store';
-import { createTempRepo, startFakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, startFakeOpenAi, type TempRepo } from '@antibody/fix-io/testing';
 import { createTestStore, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
 import { Diagnoser } from '../src/handlers/diagnoser';
 import { DEFAULT_POLICY, openIncident, registerService, startAnalyzer, waitForEvent } from './support';
@@ -80,7 +80,7 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
     expect(notes).toEqual([...firstNotes, `diagnosed again after a rollback (round 1 of at most 3): patch ${p1.slice(0, 8)} excluded`]);
 
     // A redelivery of the request finds it answered.
-    expect(await app.get(Diagnoser).rediagnose(request)).toBeUndefined();
+    expect(await app.get(Diagnoser).decide({ kind: 'rollback', requestId: request.eventId }, streamId)).toEqual({ kind: 'ignore', because: expect.stringMatching(/already answered/) });
     expect((await after(request)).map((e) => e.type)).toEqual(['DiagnosisMade']);
   });
 

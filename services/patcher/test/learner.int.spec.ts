@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { generaliseFix, gitRepository } from '@antibody/fix-kit';
+import { generaliseFix } from '@antibody/fix-kit';
+import { gitRepository } from '@antibody/fix-io';
 import { createTestStore, testMetadata, type TestStore } from '@antibody/testing';
 import { Learner } from '../src/handlers/learner';
 
@@ -31,9 +32,9 @@ describe('learning from outcomes', () => {
       ]);
       const [, event] = (await t.store.readStream(streamId)).events;
       const learned = await learner.learn(event!);
-      if (learned && learned.events.length > 0) await t.store.appendToStream(learned.streamId, learned.events.map((e) => ({ ...e, metadata: testMetadata() })));
+      if (learned.kind === 'append') await t.store.appendToStream(learned.streamId, learned.events.map((e) => ({ ...e, metadata: testMetadata() })));
       // Redelivery: nothing new.
-      expect((await learner.learn(event!))?.events ?? []).toEqual([]);
+      expect(await learner.learn(event!)).toMatchObject({ kind: 'ignore' });
     };
 
     await outcome('IncidentResolved');

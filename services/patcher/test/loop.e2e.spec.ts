@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { applyPatch } from 'diff';
-import { createTempRepo, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, type TempRepo } from '@antibody/fix-io/testing';
 import { createTestStore, freePort, testMetadata, waitFor, type TestStore } from '@antibody/testing';
 
 // antibody-analyzer and antibody-patcher as real processes (compiled dist/, store-log transport on a

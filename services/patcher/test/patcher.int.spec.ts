@@ -1,7 +1,7 @@
 import { applyPatch } from 'diff';
 import type { INestApplication } from '@nestjs/common';
 import { createTestStore, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
-import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeChatRequest, type FakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeChatRequest, type FakeOpenAi, type TempRepo } from '@antibody/fix-io/testing';
 import { dataOf, openDiagnosedIncident, policy, registerService, startPatcher, waitForEvent } from './support';
 
 const CART = `const prices = new Map([['apple', { amount: 3 }]]);

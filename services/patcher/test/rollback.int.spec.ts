@@ -4,7 +4,7 @@
 // speaking the OpenAI wire protocol, driven through the real SDK.
 import type { INestApplication } from '@nestjs/common';
 import type { StoredEvent } from '@antibody/event-store';
-import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeChatRequest, type FakeOpenAi, type TempRepo } from '@antibody/fix-kit/testing';
+import { createTempRepo, startFakeOpenAi, type FakeChatReply, type FakeChatRequest, type FakeOpenAi, type TempRepo } from '@antibody/fix-io/testing';
 import { createTestStore, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
 import { applyPatch } from 'diff';
 import { changeKey } from '../src/domain/exclusion';

@@ -17,7 +17,7 @@
 //    patch step, naming the rolled-back patch.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startFakeOpenAi, type FakeChatRequest, type FakeChatReply, type FakeOpenAi } from '@antibody/fix-kit/testing';
+import { startFakeOpenAi, type FakeChatRequest, type FakeChatReply, type FakeOpenAi } from '@antibody/fix-io/testing';
 import { testDatabaseUrl, waitFor } from '@antibody/testing';
 import { heal, startLoop, type Loop } from '../src/loop';
 import { loopOutcome, progressLines } from '../src/progress';

@@ -1,7 +1,4 @@
-// @antibody/fix-kit/testing: the corpus runner shared by the patcher's corpus spec and the diagnose bench.
+// @antibody/fix-kit/testing: the corpus runner shared by the patcher's corpus spec and the diagnose bench
+// (repositories and the fake model endpoint are in @antibody/fix-io/testing).
 export { caseReader, diagnoseAndPropose, framesOf, loadCorpus, mapLimit, runCase, runCaseTests } from './corpus';
 export type { CaseOutcome, CorpusCase, TestRun } from './corpus';
-export { createTempRepo } from './git';
-export type { TempRepo } from './git';
-export { startFakeOpenAi } from './fake-openai';
-export type { FakeChatReply, FakeChatRequest, FakeOpenAi } from './fake-openai';

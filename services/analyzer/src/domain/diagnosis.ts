@@ -1,54 +1,12 @@
 import { patternIdSchema, type AntibodyEvent, type EventData } from '@antibody/contracts';
 import type { PatternState } from '@antibody/domain';
-import type { Analysis, BudgetExceeded, LlmDiagnosis } from '@antibody/fix-kit';
+import type { Analysis, LlmDiagnosis } from '@antibody/fix-kit';
 
 /** The data of a DiagnosisMade event, as the contract defines it. */
 export type DiagnosisMadeData = EventData<'DiagnosisMade'>;
 
 /** What the analyzer appends for one incident. */
 export type DiagnosisEvent = Extract<AntibodyEvent, { type: 'DiagnosisMade' | 'DiagnosisFailed' | 'LlmCallMetered' | 'IncidentEscalated' }>;
-
-/**
- * An incident the pipeline cannot take further ends escalated to a person, with the reason, in
- * the same append as the failure: never in silence. When a policy budget stopped it,
- * `budgetExceeded` says which (the deployer then sends a "budget exceeded" notice). Events that
- * already hold an escalation are returned as they are.
- */
-export function withEscalation(events: readonly DiagnosisEvent[], budgetExceeded?: BudgetExceeded): DiagnosisEvent[] {
-  const failed = events.find((e) => e.type === 'DiagnosisFailed');
-  if (!failed || failed.type !== 'DiagnosisFailed' || events.some((e) => e.type === 'IncidentEscalated')) return [...events];
-  return [...events, { type: 'IncidentEscalated', data: { reason: `no diagnosis: ${failed.data.reason}`.slice(0, 2000), step: 'diagnosis', ...(budgetExceeded ? { budgetExceeded: { ...budgetExceeded } } : {}) } }];
-}
-
-/** True once the incident has a diagnosis (made or failed): later samples do not re-diagnose it. */
-export function isDiagnosed(events: readonly { type: string }[]): boolean {
-  let diagnosed = false;
-  for (const e of events) {
-    if (e.type === 'DiagnosisMade' || e.type === 'DiagnosisFailed') diagnosed = true;
-    if (e.type === 'IncidentReopened') diagnosed = false;
-  }
-  return diagnosed;
-}
-
-/**
- * True while the incident still waits for the diagnosis of `sampleId`: it is the first sample
- * (since the last reopening) and no outcome is recorded yet. Anything else appended meanwhile
- * (later samples, occurrence counts) leaves that unchanged, so an answer computed before it
- * arrived is still the answer.
- */
-export function awaitsFirstDiagnosis(events: readonly { type: string; eventId: string }[], sampleId: string): boolean {
-  return !isDiagnosed(events) && firstSampleId(events) === sampleId;
-}
-
-/** The id of the sample an incident is diagnosed from: its first ErrorRecorded (since the last reopening). Later samples are not diagnosed again. */
-export function firstSampleId(events: readonly { type: string; eventId: string }[]): string | undefined {
-  let first: string | undefined;
-  for (const e of events) {
-    if (e.type === 'IncidentReopened') first = undefined;
-    if (e.type === 'ErrorRecorded' && first === undefined) first = e.eventId;
-  }
-  return first;
-}
 
 function common(analysis: Analysis, commit: string): Omit<DiagnosisMadeData, 'rootCause' | 'source' | 'confidence' | 'location'> & { location: DiagnosisMadeData['location'] } {
   const top = analysis.localisation.sites[0]!;

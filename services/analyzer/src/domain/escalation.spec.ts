@@ -1,4 +1,5 @@
-import { diagnosisFailed, withEscalation, type DiagnosisEvent } from './diagnosis';
+import { withEscalation } from '@antibody/fix-kit';
+import { diagnosisFailed, type DiagnosisEvent } from './diagnosis';
 
 describe('an incident the analyzer cannot take further', () => {
   it('is escalated with the reason, in the same append as the failed diagnosis', () => {

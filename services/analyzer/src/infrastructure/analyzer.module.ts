@@ -1,7 +1,8 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { EventBusModule, EVENT_STORE } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
-import { llmSettingsFrom, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-kit';
+import { llmSettingsFrom } from '@antibody/fix-kit';
+import { modelCaller, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-io';
 import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
 import { Diagnoser } from '../handlers/diagnoser';
 import { DiagnosisHandler } from '../handlers/diagnosis.handler';
@@ -41,15 +42,17 @@ export class AnalyzerModule {
         {
           provide: Diagnoser,
           inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, ledger: FixLedger, config: AnalyzerConfig) =>
-            new Diagnoser({
+          useFactory: (store: EventStore, ledger: FixLedger, config: AnalyzerConfig) => {
+            const llm = llmSettingsFrom(config);
+            return new Diagnoser({
               store,
               ledger,
-              llm: llmSettingsFrom(config),
+              llm,
               openRepository: repositoryOpener(config),
-              now: () => new Date(),
+              askModel: modelCaller({ settings: llm, ledger, now: () => new Date() }),
               maxRollbackRounds: config.ANTIBODY_MAX_ROLLBACK_ROUNDS,
-            }),
+            });
+          },
         },
         DiagnosisHandler,
       ],

@@ -1,4 +1,5 @@
-import { withEscalation, type PatchEvent } from './patching';
+import { withEscalation } from '@antibody/fix-kit';
+import type { PatchEvent } from './patching';
 
 type PatchFailedEvent = Extract<PatchEvent, { type: 'PatchFailed' }>;
 

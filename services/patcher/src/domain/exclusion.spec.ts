@@ -1,4 +1,6 @@
-import { unifiedDiff, type FailedFix, type RejectedFix } from '@antibody/fix-kit';
+import type { PatchId } from '@antibody/contracts';
+import type { FailedFix, RejectedFix } from '@antibody/domain';
+import { unifiedDiff } from '@antibody/fix-kit';
 import { changeKey, changesToAvoid, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from './exclusion';
 import type { Proposal } from './patching';
 
@@ -7,8 +9,8 @@ const GUARD = BEFORE.replace('  const first', '  if (!Array.isArray(xs)) return 
 const INITIAL = BEFORE.replace('a + b);', 'a + b, 0);');
 
 const proposal = (diff: string, templateId = 'guard-clause'): Proposal => ({ source: 'template', templateId, files: ['src/total.js'], diff, rationale: 'r', confidence: 0.8 });
-const failed = (patchId: string, diff: string | undefined, outcome = 'rolled back at 5% (latency-regression): canary slower'): FailedFix => ({ patchId, ...(diff !== undefined ? { diff } : {}), outcome });
-const rejected = (patchId: string, diff: string, baseCommit: string | undefined): RejectedFix => ({ patchId, diff, ...(baseCommit ? { baseCommit } : {}), outcome: 'rejected by the validator at tests: 1 test fails' });
+const failed = (patchId: string, diff: string | undefined, outcome = 'rolled back at 5% (latency-regression): canary slower'): FailedFix => ({ patchId: patchId as PatchId, ...(diff !== undefined ? { diff } : {}), outcome });
+const rejected = (patchId: string, diff: string, baseCommit: string | undefined): RejectedFix => ({ patchId: patchId as PatchId, diff, ...(baseCommit ? { baseCommit } : {}), outcome: 'rejected by the validator at tests: 1 test fails' });
 const COMMIT = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 
 describe('recognising a fix that already failed in production', () => {

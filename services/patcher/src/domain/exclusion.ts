@@ -1,4 +1,4 @@
-import type { FailedFix, RejectedFix } from '@antibody/fix-kit';
+import type { FailedFix, RejectedFix } from '@antibody/domain';
 import type { Proposal } from './patching';
 
 /**

@@ -1,5 +1,5 @@
 import type { PatchId, PatternId } from '@antibody/contracts';
-import { alreadyPatched, rankProposals, type Proposal } from './patching';
+import { rankProposals, type Proposal } from './patching';
 
 const p = (source: Proposal['source'], confidence: number, diff: string): Proposal => ({ source, confidence, diff, files: ['src/a.ts'], rationale: 'r', ...(source === 'template' ? { templateId: 'guard-clause' } : source === 'pattern' ? { patternId: 'x' as PatternId } : { model: 'm' }) });
 
@@ -11,10 +11,5 @@ describe('ranking proposals', () => {
       [2, 'template', 'd3', 'id-1'],
     ]);
     expect(events[0]?.data['baseCommit']).toBe('abc1234');
-  });
-
-  it('knows when a diagnosis was already handled', () => {
-    expect(alreadyPatched([{ type: 'PatchProposed', metadata: { causationId: 'd' } }], 'd')).toBe(true);
-    expect(alreadyPatched([{ type: 'PatchProposed', metadata: { causationId: 'other' } }], 'd')).toBe(false);
   });
 });

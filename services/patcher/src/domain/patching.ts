@@ -1,6 +1,6 @@
 import type { AntibodyEvent, PatchId, PatternId } from '@antibody/contracts';
 import type { PatternState } from '@antibody/domain';
-import type { BudgetExceeded, CandidatePatch } from '@antibody/fix-kit';
+import type { CandidatePatch } from '@antibody/fix-kit';
 
 /** One proposal before ids and ranks are assigned. */
 export interface Proposal {
@@ -17,18 +17,6 @@ export interface Proposal {
 
 /** What the patcher appends for one diagnosis. */
 export type PatchEvent = Extract<AntibodyEvent, { type: 'PatchProposed' | 'PatchFailed' | 'LlmCallMetered' | 'IncidentEscalated' }>;
-
-/**
- * An incident for which no patch can be written ends escalated to a person, with the reason, in
- * the same append as the failure: never in silence. When a policy budget stopped it,
- * `budgetExceeded` says which (the deployer then sends a "budget exceeded" notice). Events that
- * already hold an escalation are returned as they are.
- */
-export function withEscalation(events: readonly PatchEvent[], budgetExceeded?: BudgetExceeded): PatchEvent[] {
-  const failed = events.find((e) => e.type === 'PatchFailed');
-  if (!failed || failed.type !== 'PatchFailed' || events.some((e) => e.type === 'IncidentEscalated')) return [...events];
-  return [...events, { type: 'IncidentEscalated', data: { reason: `no patch: ${failed.data.reason}`.slice(0, 2000), step: 'patch', ...(budgetExceeded ? { budgetExceeded: { ...budgetExceeded } } : {}) } }];
-}
 
 /** The proposal of a rule template candidate. */
 export function fromTemplate(c: CandidatePatch): Proposal {
@@ -77,9 +65,4 @@ export function rankProposals(proposals: readonly Proposal[], patchId: (index: n
       ...(extra.errorClass ? { errorClass: extra.errorClass } : {}),
     },
   }));
-}
-
-/** True when this diagnosis already led to proposals or a failure (a redelivery must not pay for a model twice). */
-export function alreadyPatched(events: readonly { type: string; metadata: { causationId?: string | null } }[], diagnosisEventId: string): boolean {
-  return events.some((e) => (e.type === 'PatchProposed' || e.type === 'PatchFailed') && e.metadata.causationId === diagnosisEventId);
 }

@@ -1,67 +1,69 @@
-import { incidentIdSchema, isEvent, patternIdSchema, type JsonValue, type PatternEvent, type RecordedEvent } from '@antibody/contracts';
-import type { EventStore } from '@antibody/event-store';
-import { deterministicEventId } from '@antibody/event-store';
-import { decidePatternOutcome, foldPatternLibrary } from '@antibody/domain';
-import { foldService, generaliseFix, type GitRepository } from '@antibody/fix-kit';
+import { foldEvents, type AntibodyEvent, type Decision, type PatternEvent } from '@antibody/contracts';
+import { handleCommand, type CommandOutcome } from '@antibody/bus';
+import { deterministicEventId, type AppendResult, type EventStore, type ExpectedVersion } from '@antibody/event-store';
+import { incidentFold, serviceFold, underCare } from '@antibody/domain';
+import { generaliseFix } from '@antibody/fix-kit';
+import type { GitRepository } from '@antibody/fix-io';
 import { applyPatch } from 'diff';
+import { decideLearnedPattern, decidePatternLesson, lessonOf, patternStreamFold, type Ignored, type Lesson, type OutcomeEvent, type PatternStreamState } from '../domain/learning';
 
 export interface LearnerDeps {
   readonly store: EventStore;
   readonly openRepository: (location: string) => GitRepository;
 }
 
-/** Events to append to one stream. */
-export interface LearnedEvents {
-  readonly streamId: string;
-  readonly events: readonly PatternEvent[];
-}
+/** What the learner decided: events for one pattern stream, or nothing and why. */
+export type Learned = { readonly kind: 'append'; readonly streamId: string; readonly events: readonly PatternEvent[] } | { readonly kind: 'ignore'; readonly because: string };
 
 /**
- * Learns from outcomes. A resolved incident whose fix came from a learned pattern, or a
- * rolled-back / rejected one, records the pattern's outcome (EMA, counts, retirement). A
- * resolved incident whose fix came from the LLM is generalised into a syntax-tree template
- * (PatternLearned), so the next error of that class is fixed without a model call.
+ * Learns from outcomes (see `lessonOf`): the incident is read through the incident fold, the
+ * pattern stream through the pattern fold, and the decision is pure. A model's fix is generalised
+ * from the file at its base commit (git), read once per outcome.
  */
 export class Learner {
   constructor(private readonly deps: LearnerDeps) {}
 
-  async learn(event: RecordedEvent<'IncidentResolved' | 'RolledBack' | 'PatchRejected'>): Promise<LearnedEvents | undefined> {
-    const patchId = event.data.patchId;
-    if (!patchId) return undefined;
-    const success = event.type === 'IncidentResolved' ? event.data.resolution === 'deployed' || event.data.resolution === 'committed' : false;
-    if (event.type === 'IncidentResolved' && !success) return undefined;
-    const incident = await this.deps.store.readStream(event.streamId);
-    const proposed = incident.events.filter(isEvent('PatchProposed')).find((e) => e.data.patchId === patchId)?.data;
-    if (!proposed) return undefined;
-    const incidentId = incidentIdSchema.parse(event.streamId.replace(/^incident-/, ''));
+  /** Decides on `event` and appends to the pattern's stream at the version it was decided at. */
+  async handle(event: OutcomeEvent, append: (streamId: string, events: readonly AntibodyEvent[], expectedVersion: ExpectedVersion) => Promise<AppendResult>): Promise<CommandOutcome<PatternEvent> | Learned> {
+    const lesson = await this.lesson(event);
+    if (lesson.kind === 'ignore') return lesson;
+    const { streamId, decide } = await this.decider(lesson);
+    return handleCommand<PatternStreamState, PatternEvent>({ store: this.deps.store, streamId, fold: patternStreamFold, append: (events, v) => append(streamId, events, v) }, decide);
+  }
 
-    if (proposed.source === 'pattern' && proposed.patternId) {
-      const streamId = `pattern-${proposed.patternId}`;
-      const history = (await this.deps.store.readStream(streamId)).events;
-      // One outcome per incident: a redelivered resolution must not count twice.
-      if (history.some((e) => e.type === 'PatternOutcomeRecorded' && e.data.incidentId === incidentId)) return undefined;
-      const state = foldPatternLibrary(history).get(proposed.patternId);
-      if (!state) return undefined;
-      return { streamId, events: decidePatternOutcome(state, { incidentId, success }) };
-    }
+  /** What would be decided on `event` now, without appending. */
+  async learn(event: OutcomeEvent): Promise<Learned> {
+    const lesson = await this.lesson(event);
+    if (lesson.kind === 'ignore') return lesson;
+    const { streamId, decide } = await this.decider(lesson);
+    const decision = decide(foldEvents(patternStreamFold, (await this.deps.store.readStream(streamId)).events));
+    return decision.kind === 'append' ? { kind: 'append', streamId, events: decision.events } : decision;
+  }
 
-    if (proposed.source === 'llm' && success && proposed.files.length === 1 && proposed.baseCommit && proposed.errorClass) {
-      const file = proposed.files[0]!;
-      const opened = incident.events.find(isEvent('IncidentOpened'))?.data;
-      const service = opened && foldService((await this.deps.store.readStream(`service-${opened.service}`)).events);
-      if (!service) return undefined;
-      const before = await this.deps.openRepository(service.repository.url).readFile(proposed.baseCommit, file);
-      if (before === undefined) return undefined;
-      const after = applyPatch(before, proposed.diff);
-      if (after === false) return undefined;
-      const template = generaliseFix(file, before, after);
-      if (!template) return undefined;
-      const patternId = patternIdSchema.parse(deterministicEventId(proposed.patchId, 'patcher.learned-pattern'));
-      return {
-        streamId: `pattern-${patternId}`,
-        events: [{ type: 'PatternLearned', data: { patternId, errorClass: proposed.errorClass, template: template as unknown as JsonValue, source: 'incident', incidentId, patchId: proposed.patchId } }],
-      };
-    }
-    return undefined;
+  private async lesson(event: OutcomeEvent): Promise<Lesson> {
+    return lessonOf(event, foldEvents(incidentFold, (await this.deps.store.readStream(event.streamId)).events));
+  }
+
+  private async decider(lesson: Exclude<Lesson, { kind: 'ignore' }>): Promise<{ streamId: string; decide: (state: PatternStreamState) => Decision<PatternEvent> }> {
+    if (lesson.kind === 'pattern-outcome') return { streamId: lesson.streamId, decide: (state) => decidePatternLesson(lesson, state) };
+    const patternId = deterministicEventId(lesson.proposal.patchId, 'patcher.learned-pattern');
+    const streamId = `pattern-${patternId}`;
+    const template = await this.generalise(lesson);
+    return { streamId, decide: (state) => (template.kind === 'ignore' ? template : decideLearnedPattern(lesson, patternId, template.template, state)) };
+  }
+
+  /** The model's fix generalised from the file at its base commit. */
+  private async generalise(lesson: Extract<Lesson, { kind: 'generalise' }>): Promise<{ kind: 'template'; template: ReturnType<typeof generaliseFix> } | Ignored> {
+    const incident = foldEvents(incidentFold, (await this.deps.store.readStream(`incident-${lesson.incidentId}`)).events);
+    const name = incident.opened?.service;
+    const registration = name ? underCare(foldEvents(serviceFold, (await this.deps.store.readStream(`service-${name}`)).events)) : undefined;
+    if (!registration) return skip(`service ${name ?? '?'} is not under care: its repository is not read`);
+    const before = await this.deps.openRepository(registration.repository.url).readFile(lesson.baseCommit, lesson.file);
+    if (before === undefined) return skip(`${lesson.file} does not exist at ${lesson.baseCommit.slice(0, 12)}`);
+    const after = applyPatch(before, lesson.proposal.diff);
+    if (after === false) return skip(`the diff of patch ${lesson.proposal.patchId} does not apply to ${lesson.file} at ${lesson.baseCommit.slice(0, 12)}`);
+    return { kind: 'template', template: generaliseFix(lesson.file, before, after) };
   }
 }
+
+const skip = (because: string): Ignored => ({ kind: 'ignore', because });

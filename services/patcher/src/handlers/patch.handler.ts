@@ -4,7 +4,6 @@ import { OnEvent } from '@antibody/bus/nest';
 import type { RecordedEvent } from '@antibody/contracts';
 import { MetricsService } from '@antibody/platform';
 import type { Counter } from 'prom-client';
-import { withEscalation } from '../domain/patching';
 import { Learner } from './learner';
 import { Patcher } from './patcher';
 
@@ -21,13 +20,12 @@ export class PatchHandler {
     this.outcomes = metrics.counter({ name: 'antibody_patch_outcomes_total', help: 'Patch proposals and failures appended, by source', labelNames: ['outcome', 'source'] });
   }
 
+  /** Answers a diagnosis once (see `decidePatch`), appended at the version it was decided at; a conflict decides again with the same facts. */
   @OnEvent('DiagnosisMade', { name: 'propose' })
   async onDiagnosis(event: RecordedEvent<'DiagnosisMade'>, ctx: HandlerContext): Promise<void> {
-    const proposed = await this.patcher.patch(event);
-    if (!proposed || proposed.length === 0) return;
-    const events = withEscalation(proposed);
-    await ctx.emit(event.streamId, events);
-    for (const e of events) {
+    const outcome = await this.patcher.handle(event.eventId, event.streamId, (events, expectedVersion) => ctx.emit(event.streamId, events, { expectedVersion }));
+    if (outcome.kind !== 'appended') return;
+    for (const e of outcome.events) {
       if (e.type === 'PatchProposed' && e.data.rank === 1) this.outcomes.inc({ outcome: 'proposed', source: e.data.source });
       if (e.type === 'PatchFailed') this.outcomes.inc({ outcome: 'failed', source: 'none' });
     }
@@ -35,7 +33,6 @@ export class PatchHandler {
 
   @OnEvent(['IncidentResolved', 'RolledBack', 'PatchRejected'], { name: 'learn' })
   async onOutcome(event: RecordedEvent<'IncidentResolved' | 'RolledBack' | 'PatchRejected'>, ctx: HandlerContext): Promise<void> {
-    const learned = await this.learner.learn(event);
-    if (learned && learned.events.length > 0) await ctx.emit(learned.streamId, learned.events);
+    await this.learner.handle(event, (streamId, events, expectedVersion) => ctx.emit(streamId, events, { expectedVersion }));
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { EventBusModule, EVENT_STORE } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
-import { llmSettingsFrom, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-kit';
+import { llmSettingsFrom } from '@antibody/fix-kit';
+import { modelCaller, repositoryOpener, startFixLedger, type FixLedger } from '@antibody/fix-io';
 import { PlatformModule, PLATFORM_CONFIG, type PlatformModuleOptions } from '@antibody/platform';
 import { Learner } from '../handlers/learner';
 import { PatchHandler } from '../handlers/patch.handler';
@@ -41,8 +42,10 @@ export class PatcherModule {
         {
           provide: Patcher,
           inject: [EVENT_STORE, FIX_LEDGER, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) =>
-            new Patcher({ store, ledger, llm: llmSettingsFrom(config), openRepository: repositoryOpener(config), now: () => new Date() }),
+          useFactory: (store: EventStore, ledger: FixLedger, config: Record<string, unknown>) => {
+            const llm = llmSettingsFrom(config);
+            return new Patcher({ store, ledger, llm, openRepository: repositoryOpener(config), askModel: modelCaller({ settings: llm, ledger, now: () => new Date() }) });
+          },
         },
         {
           provide: Learner,

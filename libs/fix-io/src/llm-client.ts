@@ -1,16 +1,5 @@
 import OpenAI from 'openai';
-import { FixKitError } from './errors';
-import { costOf, type PriceTable, type TierConfig, type TierName } from './llm';
-
-/** One metered model call. */
-export interface LlmCallResult {
-  readonly tier: TierName;
-  readonly model: string;
-  readonly content: string;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly costUsd: number;
-}
+import { costOf, FixKitError, type ChatMessage, type LlmCallResult, type PriceTable, type TierConfig, type TierName } from '@antibody/fix-kit';
 
 /**
  * Calls a tier's OpenAI-compatible chat-completions endpoint through the `openai` SDK
@@ -21,7 +10,7 @@ export interface LlmCallResult {
 export async function callTier(
   tier: TierName,
   config: TierConfig,
-  messages: readonly { role: 'system' | 'user'; content: string }[],
+  messages: readonly ChatMessage[],
   options: { prices: PriceTable; maxOutputTokens: number; timeoutMs?: number },
 ): Promise<LlmCallResult> {
   const client = new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, maxRetries: 1, timeout: options.timeoutMs ?? 60_000 });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FixKitError } from './errors';
+import { FixKitError } from '@antibody/fix-kit';
 
 /** Read-only access to a service's repository at a given commit (never its working copy). */
 export interface GitRepository {

@@ -1,22 +1,6 @@
-import { FixKitError } from './errors';
-import { budgetRefusal, estimateCost, exceededBudget, type BudgetExceeded, type Budgets, type LlmSettings, type Route, type Spend } from './llm';
-import { callTier, type LlmCallResult } from './llm-client';
-
-/** The data of an `LlmCallMetered` event. */
-export interface MeteredCall {
-  readonly model: string;
-  readonly tier: string;
-  readonly step: 'diagnosis' | 'patch';
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly costUsd: number;
-}
-
-export type GateResult =
-  /** No call was made; `budgetExceeded` says which policy budget stopped it, when one did. */
-  | { readonly kind: 'refused'; readonly reason: string; readonly budgetExceeded?: BudgetExceeded }
-  | { readonly kind: 'failed'; readonly reason: string }
-  | { readonly kind: 'called'; readonly result: LlmCallResult; readonly metered: MeteredCall };
+import { budgetRefusal, estimateCost, exceededBudget, FixKitError, type Budgets, type ChatMessage, type GateResult, type LlmSettings, type ModelReply, type ModelRequest, type Route, type Spend } from '@antibody/fix-kit';
+import { callTier } from './llm-client';
+import type { FixLedger } from './ledger';
 
 /**
  * One model call behind the gates: the route must name a tier, and the per-incident, daily and
@@ -29,7 +13,7 @@ export async function gatedCall(input: {
   readonly route: Route;
   readonly budgets: Budgets;
   readonly spend: Spend;
-  readonly messages: readonly { role: 'system' | 'user'; content: string }[];
+  readonly messages: readonly ChatMessage[];
   readonly step: 'diagnosis' | 'patch';
   readonly timeoutMs?: number;
 }): Promise<GateResult> {
@@ -53,7 +37,31 @@ export async function gatedCall(input: {
   }
 }
 
-/** USD already metered on an incident's stream. */
-export function incidentSpend(events: readonly { type: string; data: unknown }[]): number {
-  return events.filter((e) => e.type === 'LlmCallMetered').reduce((sum, e) => sum + Number((e.data as { costUsd?: number }).costUsd ?? 0), 0);
+/** What {@link modelCaller} needs: the tiers' settings, the ledger (spend per service) and the clock. */
+export interface ModelCallerDeps {
+  readonly settings: LlmSettings;
+  readonly ledger: Pick<FixLedger, 'catchUp' | 'serviceSpend'>;
+  readonly now: () => Date;
+}
+
+/**
+ * Answers a pipeline's {@link ModelRequest} (see `runTiers` in @antibody/fix-kit), the one place
+ * the analyzer and the patcher pay a model: the service's spend today and this month is read
+ * from the ledger once it caught up (a ledger that cannot catch up throws, so the delivery is
+ * retried: never an unchecked call), then the call is made through {@link gatedCall}.
+ */
+export function modelCaller(deps: ModelCallerDeps): (request: ModelRequest) => Promise<ModelReply> {
+  return async (request) => {
+    const day = deps.now().toISOString().slice(0, 10);
+    await deps.ledger.catchUp();
+    const spent = await deps.ledger.serviceSpend(request.service, day);
+    return gatedCall({
+      settings: deps.settings,
+      route: request.route,
+      budgets: request.budgets,
+      spend: { incident: request.incidentSpentUsd, ...spent },
+      messages: request.messages,
+      step: request.step,
+    });
+  };
 }

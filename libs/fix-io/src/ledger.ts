@@ -1,10 +1,11 @@
 import type { EventStore, StoredEvent, Subscription } from '@antibody/event-store';
 import { quoteSchema, subscribe } from '@antibody/event-store';
 import type { Pool, PoolClient } from 'pg';
-import { incidentIdSchema, patternIdSchema } from '@antibody/contracts';
+import { incidentIdSchema, parseEventData, patternIdSchema } from '@antibody/contracts';
 import type { PatternState } from '@antibody/domain';
 
 /** The ledger's subscription name: one instance processes, the others (any service running it) stand by. */
+// The name predates the move to fix-io; it stays, so existing checkpoints and tables carry on.
 export const LEDGER_SUBSCRIPTION = 'fix-kit-ledger';
 
 /**
@@ -43,36 +44,44 @@ export async function migrateFixLedger(pool: Pool, schema: string): Promise<void
 /** Applies a batch of events to the ledger tables inside the subscription's transaction. Idempotent per event. */
 async function apply(client: PoolClient, s: string, events: readonly StoredEvent[]): Promise<void> {
   for (const e of events) {
-    const d = e.data as Record<string, unknown>;
     switch (e.type) {
-      case 'IncidentOpened':
-        await client.query(`INSERT INTO ${s}.fixkit_incident_services (stream_id, service) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [e.streamId, d['service']]);
+      case 'IncidentOpened': {
+        const d = parseEventData('IncidentOpened', e.schemaVersion, e.data);
+        await client.query(`INSERT INTO ${s}.fixkit_incident_services (stream_id, service) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [e.streamId, d.service]);
         break;
+      }
       case 'LlmCallMetered': {
+        const d = parseEventData('LlmCallMetered', e.schemaVersion, e.data);
         const day = e.recordedAt.slice(0, 10);
         await client.query(
           `INSERT INTO ${s}.fixkit_llm_spend (event_id, stream_id, service, day, month, cost_usd)
            VALUES ($1, $2, (SELECT service FROM ${s}.fixkit_incident_services WHERE stream_id = $2), $3, $4, $5) ON CONFLICT DO NOTHING`,
-          [e.eventId, e.streamId, day, day.slice(0, 7), d['costUsd']],
+          [e.eventId, e.streamId, day, day.slice(0, 7), d.costUsd],
         );
         break;
       }
-      case 'PatternLearned':
+      case 'PatternLearned': {
+        const d = parseEventData('PatternLearned', e.schemaVersion, e.data);
         await client.query(
           `INSERT INTO ${s}.fixkit_patterns (pattern_id, error_class, template, source, incident_id, estimate, uses, successes, failures, retired)
            VALUES ($1, $2, $3, $4, $5, 1, 0, 0, 0, false) ON CONFLICT DO NOTHING`,
-          [d['patternId'], d['errorClass'], JSON.stringify(d['template']), d['source'], d['incidentId'] ?? null],
+          [d.patternId, d.errorClass, JSON.stringify(d.template), d.source, d.incidentId ?? null],
         );
         break;
-      case 'PatternOutcomeRecorded':
+      }
+      case 'PatternOutcomeRecorded': {
+        const d = parseEventData('PatternOutcomeRecorded', e.schemaVersion, e.data);
         await client.query(
           `UPDATE ${s}.fixkit_patterns SET uses = uses + 1, successes = successes + $2, failures = failures + $3, estimate = $4 WHERE pattern_id = $1`,
-          [d['patternId'], d['success'] ? 1 : 0, d['success'] ? 0 : 1, d['successEstimate']],
+          [d.patternId, d.success ? 1 : 0, d.success ? 0 : 1, d.successEstimate],
         );
         break;
-      case 'PatternRetired':
-        await client.query(`UPDATE ${s}.fixkit_patterns SET retired = true, retired_reason = $2 WHERE pattern_id = $1`, [d['patternId'], d['reason']]);
+      }
+      case 'PatternRetired': {
+        const d = parseEventData('PatternRetired', e.schemaVersion, e.data);
+        await client.query(`UPDATE ${s}.fixkit_patterns SET retired = true, retired_reason = $2 WHERE pattern_id = $1`, [d.patternId, d.reason]);
         break;
+      }
       default:
         break;
     }
