@@ -34,6 +34,18 @@ describe('the incident fold', () => {
     expect(currentRound(state)?.trigger.eventId).toBe(sample.eventId);
   });
 
+  it('given the incident was reopened, then the first sample since is the one its rounds diagnose (openSample); the first sample ever stays firstSample', () => {
+    const { opened, sample, s } = incident();
+    const later = s.event('ErrorRecorded', { ...sample.data });
+    expect(fold([opened, sample, later]).openSample?.eventId).toBe(sample.eventId);
+    const reopened = s.event('IncidentReopened', { reason: 'seen again' } as EventData<'IncidentReopened'>);
+    expect(fold([opened, sample, later, reopened]).openSample).toBeUndefined();
+    const next = s.event('ErrorRecorded', { ...sample.data });
+    const state = fold([opened, sample, later, reopened, next, s.event('ErrorRecorded', { ...sample.data })]);
+    expect(state.openSample?.eventId).toBe(next.eventId);
+    expect(state.firstSample?.eventId).toBe(sample.eventId);
+  });
+
   it('given candidates judged in any order, then the best-ranked validated one is chosen once every better one is rejected, settled by exactly one verdict', () => {
     const { opened, sample, s } = incident();
     const before = [opened, sample, s.event('DiagnosisMade', diagnosis), s.event('PatchProposed', proposal(P2, 2)), s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P3, 3))];
