@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { quoteSchema } from './identifiers';
 import { Sleeper } from './sleeper';
 import type { EventStore } from './store';
+import type { RecordedEvent } from '@antibody/contracts';
 import type { Checkpoint, StoredEvent } from './types';
 import { START } from './types';
 
@@ -48,11 +49,12 @@ interface UnitOfWork<C> {
  * Runs `handler` over the global log with a named checkpoint stored in the same Postgres
  * transaction as the handler's writes, so a crash leaves either both or neither.
  * Several instances may run the same name: one processes at a time, the others stand by.
+ * The handler gets the events typed by their contracts and upcast, as `readAll` reads them.
  */
 export function subscribe(
   store: EventStore,
   name: string,
-  handler: (events: readonly StoredEvent[], client: PoolClient) => Promise<void>,
+  handler: (events: readonly RecordedEvent[], client: PoolClient) => Promise<void>,
   options: SubscriptionOptions = {},
 ): Subscription {
   const open = async (): Promise<UnitOfWork<PoolClient>> => {
@@ -167,7 +169,7 @@ class CheckpointedLoop<C> implements Subscription {
     private readonly store: EventStore,
     readonly name: string,
     private readonly open: () => Promise<UnitOfWork<C>>,
-    private readonly handler: (events: readonly StoredEvent[], context: C) => Promise<void>,
+    private readonly handler: (events: readonly RecordedEvent[], context: C) => Promise<void>,
     private readonly options: SubscriptionOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;

@@ -65,7 +65,7 @@ export class NativeErrorsRoute implements IntakeRoute {
       const path = issue?.path.length ? issue.path.join('.') : '(body)';
       return reply(400, 'invalid_report', `${path}: ${issue?.message ?? 'invalid'}; see the OpenAPI document at /docs`);
     }
-    const list: NativeErrorBody[] = 'errors' in parsed.data ? (parsed.data.errors as NativeErrorBody[]) : [parsed.data as NativeErrorBody];
+    const list: NativeErrorBody[] = 'errors' in parsed.data ? parsed.data.errors : [parsed.data];
     const receivedAt = new Date().toISOString();
     const reports: ErrorReport[] = list.map((error) =>
       reportFromNative(error, { service: auth.key.project, receivedAt, scrubber: auth.scrubber, fallbackId: randomUUID() }),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { quoteSchema, subscribe, type EventStore, type StoredEvent, type Subscription } from '@antibody/event-store';
+import type { RecordedEvent } from '@antibody/contracts';
+import { quoteSchema, subscribe, type EventStore, type Subscription } from '@antibody/event-store';
 import type { Pool, PoolClient } from 'pg';
 import type { ScrubbingConfig } from '../domain/scrub';
 
@@ -42,37 +43,38 @@ export function startRegistryProjection(store: EventStore, schema: string, onErr
   return subscribe(
     store,
     'ingest-registry',
-    async (events: readonly StoredEvent[], client: PoolClient) => {
+    async (events: readonly RecordedEvent[], client: PoolClient) => {
       for (const event of events) await project(client, s, event);
     },
     { types: PROJECTED_TYPES, pollIntervalMs: 200, onError },
   );
 }
 
-async function project(client: PoolClient, s: string, event: StoredEvent): Promise<void> {
-  const data = event.data as Record<string, unknown>;
+async function project(client: PoolClient, s: string, event: RecordedEvent): Promise<void> {
   switch (event.type) {
     case 'ServiceRegistered': {
-      const repository = (data['repository'] as { url?: string } | undefined)?.url ?? '';
+      const { name, repository, sourceMaps, scrubbing } = event.data;
       await client.query(
         `INSERT INTO ${s}.ingest_services (name, repository, source_maps, scrubbing, deregistered) VALUES ($1, $2, $3, $4, false)
          ON CONFLICT (name) DO UPDATE SET repository = EXCLUDED.repository, source_maps = EXCLUDED.source_maps, scrubbing = EXCLUDED.scrubbing, deregistered = false`,
-        [data['name'], repository, data['sourceMaps'] ?? null, data['scrubbing'] === undefined ? null : JSON.stringify(data['scrubbing'])],
+        [name, repository.url, sourceMaps ?? null, scrubbing === undefined ? null : JSON.stringify(scrubbing)],
       );
       return;
     }
     case 'ServiceDeregistered':
-      await client.query(`UPDATE ${s}.ingest_services SET deregistered = true WHERE name = $1`, [data['name']]);
+      await client.query(`UPDATE ${s}.ingest_services SET deregistered = true WHERE name = $1`, [event.data.name]);
       return;
-    case 'IngestKeyCreated':
+    case 'IngestKeyCreated': {
+      const { hash, keyId, project, label, rateLimitPerMinute } = event.data;
       await client.query(
         `INSERT INTO ${s}.ingest_keys (hash, key_id, project, label, rate_limit_per_minute, revoked) VALUES ($1, $2, $3, $4, $5, false)
          ON CONFLICT (hash) DO NOTHING`,
-        [data['hash'], data['keyId'], data['project'], data['label'] ?? null, data['rateLimitPerMinute'] ?? null],
+        [hash, keyId, project, label ?? null, rateLimitPerMinute ?? null],
       );
       return;
+    }
     case 'IngestKeyRevoked':
-      await client.query(`UPDATE ${s}.ingest_keys SET revoked = true WHERE key_id = $1`, [data['keyId']]);
+      await client.query(`UPDATE ${s}.ingest_keys SET revoked = true WHERE key_id = $1`, [event.data.keyId]);
       return;
     case 'IncidentResolved': {
       const incidentId = event.streamId.replace(/^incident-/, '');
