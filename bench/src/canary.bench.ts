@@ -3,10 +3,10 @@
 // Each rollout is a sequence of 10-second observations. Requests of each release arrive as a
 // Poisson process; a request fails with the release's error probability and is slow (above stable's
 // p95) with probability 5 %. By Poisson thinning, failures and successes are independent Poisson
-// counts, which is what is drawn. The judge (services/deployer/src/domain/judge.ts, the production
+// counts, which is what is drawn. The judge (libs/domain/src/judge.ts, the production
 // code) decides after every observation. The naive rule "canary error rate > 1.2x stable's over a
 // 5-minute window" is evaluated on the very same simulated counts, for comparison.
-import { decide, evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type ArmCounts, type CountsSnapshot, type JudgeConfig, type JudgeState } from '@antibody/deployer/dist/domain/judge';
+import { decideJudgement as decide, evolveJudgement as evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type ArmCounts, type CountsSnapshot, type JudgeConfig, type JudgeState } from '@antibody/domain';
 import { median, percentile, report, type Figure } from './harness';
 
 /** Mulberry32: a small seeded PRNG, so every run simulates the same rollouts. */

@@ -164,7 +164,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     return { name, clone, bare };
   };
 
-  /** Appends IncidentOpened, PatchProposed (a diff that applies to the repository) and PatchValidated. */
+  /** Appends IncidentOpened, its first sample (ErrorRecorded: it starts the diagnosis round), PatchProposed (a diff that applies to the repository) and PatchValidated. */
   const validatedIncident = async (service: string) => {
     const incidentId = randomUUID();
     const patchId = randomUUID();
@@ -172,6 +172,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     const meta = () => testMetadata({ correlationId: incidentId });
     await t.store.appendToStream(streamId, [
       { type: 'IncidentOpened', data: { ...fixture('IncidentOpened'), incidentId, service }, metadata: meta() },
+      { type: 'ErrorRecorded', data: fixture('ErrorRecorded'), metadata: meta() },
       { type: 'PatchProposed', data: { ...fixture('PatchProposed'), patchId, diff: DIFF, files: ['src/cart.js'], rationale: 'Treat a missing price as 0' }, metadata: meta() },
       { type: 'PatchValidated', data: { ...fixture('PatchValidated'), patchId }, metadata: meta() },
     ]);
@@ -185,7 +186,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
       await waitFor(async () => (await types(streamId)).includes(type), { timeoutMs, description: `${type} in ${streamId}` });
     } catch (error) {
       // Say what the stream holds instead, so that a failure is readable.
-      const last = (await events(streamId)).slice(3).map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
+      const last = (await events(streamId)).slice(4).map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
       throw new Error(`${(error as Error).message}; the stream holds: ${last.join(' | ') || 'nothing after PatchValidated'}`);
     }
   };
@@ -213,7 +214,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     expect(git(svc.clone, 'status', '--porcelain')).toBe(''); // the working tree is untouched
 
     const all = await types(streamId);
-    expect(all.slice(3)).toEqual(['FixCommitted', 'RolloutStarted', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'RolloutCompleted', 'IncidentResolved']);
+    expect(all.slice(4)).toEqual(['FixCommitted', 'RolloutStarted', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'RolloutCompleted', 'IncidentResolved']);
     expect((await dataOf(streamId, 'StageAdvanced')).map((d) => d.stage)).toEqual([5, 25, 50, 100]);
     const [started] = await dataOf(streamId, 'RolloutStarted');
     expect(started).toMatchObject({ patchId, release: `${svc.name}@${sha.slice(0, 12)}`, stages: [1, 5, 25, 50, 100], judge: expect.objectContaining({ minDwellMs: 200 }) });
@@ -243,12 +244,12 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     const svc = await registerService(false);
     const { incidentId, patchId, streamId } = await validatedIncident(svc.name);
     await waitFor(() => delivery.notices.some((n) => n.kind === 'fix-proposed' && n.incidentId === incidentId), { timeoutMs: 30_000, description: 'the fix-proposed notice' });
-    expect((await types(streamId)).slice(3)).toEqual(['FixCommitted']);
+    expect((await types(streamId)).slice(4)).toEqual(['FixCommitted']);
     expect(git(svc.bare, 'rev-parse', `refs/heads/antibody/${incidentId}`)).toMatch(/^[0-9a-f]{40}$/);
 
     await antibody('approve', incidentId, '--by', 'alice');
     await until(streamId, 'RolloutCompleted');
-    expect((await types(streamId)).slice(3)).toEqual(['FixCommitted', 'DecisionRecorded', 'RolloutStarted', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'RolloutCompleted', 'IncidentResolved']);
+    expect((await types(streamId)).slice(4)).toEqual(['FixCommitted', 'DecisionRecorded', 'RolloutStarted', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'StageAdvanced', 'RolloutCompleted', 'IncidentResolved']);
     expect((await dataOf(streamId, 'RolloutStarted'))[0]).toMatchObject({ patchId });
   });
 

@@ -1,7 +1,9 @@
 // What a fleet host agent serves, folded from its `fleet-<service>` stream. The agent rebuilds its
 // state from it at start (so a restart keeps a promoted release and a running canary, with counts
 // that never go backwards), and answers each traffic-change request exactly once.
-import type { EventData } from '@antibody/contracts';
+import { isEvent, type EventData, type FleetEvent, type RecordedEvent } from '@antibody/contracts';
+
+export type { FleetEvent };
 
 export type ArmCounts = EventData<'TrafficChanged'>['counts']['canary'];
 export interface FleetCounts {
@@ -25,13 +27,6 @@ export interface FleetView {
   /** Requests seen and not answered yet, in stream order. */
   readonly pending: readonly EventData<'TrafficChangeRequested'>[];
 }
-
-export type FleetEvent =
-  | { readonly type: 'TrafficChangeRequested'; readonly data: EventData<'TrafficChangeRequested'> }
-  | { readonly type: 'TrafficChanged'; readonly data: EventData<'TrafficChanged'> }
-  | { readonly type: 'TrafficChangeRefused'; readonly data: EventData<'TrafficChangeRefused'> }
-  | { readonly type: 'FleetCountsReported'; readonly data: EventData<'FleetCountsReported'> }
-  | { readonly type: 'ReplicaFailed'; readonly data: EventData<'ReplicaFailed'> };
 
 export const ZERO_COUNTS: FleetCounts = { canary: { requests: 0, errors: 0, slow: 0 }, stable: { requests: 0, errors: 0, slow: 0 } };
 
@@ -73,15 +68,12 @@ export function evolveFleet(view: FleetView, event: FleetEvent): FleetView {
   }
 }
 
+/** An event of a `fleet-<service>` stream. */
+export const isFleetEvent = isEvent('TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed');
+
 /** Folds events of a `fleet-<service>` stream (other types are ignored). */
-export function fleetFromHistory(stable: FleetRelease, events: readonly { type: string; data: unknown }[]): FleetView {
-  return events.filter(isFleetEvent).reduce(evolveFleet, initialFleetView(stable));
-}
-
-const FLEET_TYPES = new Set(['TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed']);
-
-export function isFleetEvent(event: { type: string; data: unknown }): event is FleetEvent {
-  return FLEET_TYPES.has(event.type);
+export function fleetFromHistory(stable: FleetRelease, events: readonly (RecordedEvent | FleetEvent)[]): FleetView {
+  return events.filter(isFleetEvent).reduce<FleetView>(evolveFleet, initialFleetView(stable));
 }
 
 /** A request the agent must not carry out, and why; undefined when it may. */

@@ -4,9 +4,9 @@
 // each request out once and appends `TrafficChanged` or `TrafficChangeRefused`; while a canary runs
 // it records the proxy's counts (`FleetCountsReported`) for the deployer's judge, and it records
 // replica failures (`ReplicaFailed`).
-import type { EventData, FleetEvent } from '@antibody/contracts';
+import type { EventData, FleetEvent, RecordedEvent } from '@antibody/contracts';
 import { appendTraced, type Consumer, type EventBus, type Producer } from '@antibody/bus';
-import { deterministicEventId, type EventStore, type StoredEvent } from '@antibody/event-store';
+import { deterministicEventId, type EventStore } from '@antibody/event-store';
 import { evolveFleet, fleetFromHistory, isFleetEvent, refusal, type FleetView } from '../domain/fleet';
 import { FleetAgent, type FleetAgentConfig, type ServedState } from './agent';
 import type { SupervisorReport } from './supervisor';
@@ -41,12 +41,18 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
   const streamId = `fleet-${config.service}`;
   const initial = await store.readStream(streamId);
   let view: FleetView = fleetFromHistory(config.stable, initial.events);
-  let nextVersion = initial.events.length === 0 ? 0 : (initial.events[initial.events.length - 1] as StoredEvent).streamVersion + 1;
+  let nextVersion = (initial.events[initial.events.length - 1]?.streamVersion ?? -1) + 1;
 
   /** Where each request was recorded: its answer is derived from that event. */
   const requestEvents = new Map<string, { eventId: string; correlationId: string }>();
-  const remember = (events: readonly StoredEvent[]) => {
-    for (const e of events) if (e.type === 'TrafficChangeRequested') requestEvents.set((e.data as Request).requestId, { eventId: e.eventId, correlationId: e.metadata.correlationId });
+  /** The requests this store records, by the id of the event recording them. */
+  const recordedRequests = new Map<string, Request>();
+  const remember = (events: readonly RecordedEvent[]) => {
+    for (const e of events) {
+      if (e.type !== 'TrafficChangeRequested') continue;
+      requestEvents.set(e.data.requestId, { eventId: e.eventId, correlationId: e.metadata.correlationId });
+      recordedRequests.set(e.eventId, e.data);
+    }
   };
   remember(initial.events);
   /** Folds what was appended to the stream since the last look (by this agent or the deployer). */
@@ -130,7 +136,12 @@ export async function startFleetDriver(config: FleetAgentConfig, options: FleetD
     { durable: fleetDurable(config.service), types: ['TrafficChangeRequested'], from: 'now', handlerName: 'fleet-agent' },
     async (event) => {
       if (event.streamId !== streamId) return;
-      await serially(() => carryOut({ eventId: event.eventId, correlationId: event.metadata.correlationId }, event.data as Request));
+      await serially(async () => {
+        await refresh();
+        // The request as this store recorded it (a shared NATS may carry another installation's).
+        const request = recordedRequests.get(event.eventId);
+        if (request) await carryOut({ eventId: event.eventId, correlationId: event.metadata.correlationId }, request);
+      });
     },
   );
 

@@ -4,7 +4,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerContext } from '@antibody/bus';
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
-import type { EventStore, StoredEvent } from '@antibody/event-store';
+import type { EventStore } from '@antibody/event-store';
+import { foldEvents, type RecordedEvent } from '@antibody/contracts';
+import { incidentFold } from '@antibody/domain';
 import { DEPLOYER_SETTINGS, type DeployerSettings } from './patch-validated.handler';
 
 @Injectable()
@@ -21,10 +23,10 @@ export class NotificationsHandler {
    * blocking the consumer).
    */
   @OnEvent('IncidentEscalated', { name: 'notify-escalated', from: 'now' })
-  async onEscalated(event: StoredEvent, _ctx: HandlerContext): Promise<void> {
-    const data = event.data as { reason: string; step: string; budgetExceeded?: { scope: string; limitUsd: number; spentUsd: number } };
+  async onEscalated(event: RecordedEvent<'IncidentEscalated'>, _ctx: HandlerContext): Promise<void> {
+    const { data } = event;
     const { events } = await this.store.readStream(event.streamId, { toVersion: 0 });
-    const opened = events[0]?.data as { incidentId?: string; service?: string } | undefined;
+    const opened = foldEvents(incidentFold, events).opened;
     const incidentId = opened?.incidentId ?? event.streamId.replace(/^incident-/, '');
     const service = opened?.service ?? 'unknown';
     if (data.budgetExceeded) {

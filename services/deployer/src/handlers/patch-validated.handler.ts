@@ -1,20 +1,25 @@
-import { patchIdSchema, type EventData } from '@antibody/contracts';
-// PatchValidated -> the fix as code (branch, commit, push, PR), then per the service's policy either
-// a proposal (notification; a person approves with `antibody approve`) or, from the recorded
-// FixCommitted, an automatic rollout.
+// PatchValidated / PatchRejected -> the verdict that settles the round's fix commits it as code
+// (branch, commit, push, PR) and records FixCommitted; FixCommitted -> per the service's policy an
+// automatic rollout or a proposal (notification; a person approves with `antibody approve`);
 // DecisionRecorded -> approve starts the rollout of the committed fix, reject ends it.
+// Each handler gathers facts, runs the pure decision of domain/ and appends what it decided through
+// handleCommand, at the version of the stream it decided on.
 import { existsSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { HandlerContext } from '@antibody/bus';
+import { handleCommand, type CommandOutcome, type HandlerContext, type HandleCommandOptions } from '@antibody/bus';
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
-import type { EventStore, StoredEvent } from '@antibody/event-store';
-import type { JudgeConfig } from '@antibody/domain';
-import { fixSettledBy } from '../domain/fix-choice';
-import { rolloutFromHistory } from '../domain/rollout-history';
+import type { EventStore } from '@antibody/event-store';
+import { ignore, type AntibodyEvent, type JsonValue, type RecordedEvent } from '@antibody/contracts';
+import { underCare, type IncidentState, type JudgeConfig, type ServiceState } from '@antibody/domain';
+import { decideCommit, type CommitFacts, type CommitRequest } from '../domain/commit-fix';
+import { incidentAt, incidentFoldJudgedBy } from '../domain/incident';
+import { decidePersonDecision, decideRollOut, decideRolloutStarted, type ProposeFix, type RolloutStartOutcome, type StartRolloutRequest } from '../domain/start-rollout';
 import { commitFix, openPullRequest, type PullRequestTarget } from '../infrastructure/fix-as-code';
 import type { Notifier } from '../infrastructure/notifier';
 import { RolloutError, RolloutManager } from '../infrastructure/rollouts';
-import { readRegistration, type ServiceRegistration } from '../infrastructure/service-registry';
+import { readService } from '../infrastructure/service-registry';
+
+export { releaseName } from '../domain/incident';
 
 /** Settings the deployer needs, injected by the module from its configuration. */
 export const DEPLOYER_SETTINGS = Symbol('DEPLOYER_SETTINGS');
@@ -26,16 +31,14 @@ export interface DeployerSettings {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-type Json = Record<string, unknown>;
-
-type Opened = Pick<EventData<'IncidentOpened'>, 'incidentId' | 'service'>;
-
-/** After a FixCommitted, any of these means its rollout was started or is no longer wanted. */
-const ROUND_ENDS = new Set(['RolloutStarted', 'RolledBack', 'RolloutCompleted', 'IncidentResolved', 'IncidentEscalated', 'DiagnosisRequested', 'IncidentReopened']);
-
-/** The release name of a committed fix: `<service>@<first 12 hex of the commit>`. */
-export function releaseName(service: string, commitSha: string): string {
-  return `${service}@${commitSha.slice(0, 12)}`;
+/** One memo per delivery: a version conflict decides again, but never pays for a fact twice. */
+function once<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
+  const memo = new Map<K, Promise<V>>();
+  return (key) => {
+    let value = memo.get(key);
+    if (!value) memo.set(key, (value = load(key)));
+    return value;
+  };
 }
 
 @Injectable()
@@ -49,64 +52,28 @@ export class PatchValidatedHandler {
   ) {}
 
   /**
-   * Every verdict (PatchValidated or PatchRejected) may settle which candidate of the round is the
-   * fix: the best-ranked validated one once every better-ranked one was rejected (domain/fix-choice).
-   * Exactly one verdict settles it, judged on the stream up to that verdict, so the fix is committed
-   * and rolled out once whatever order the validator finishes in; the other verdicts do nothing.
+   * Every verdict may settle which candidate of the round is the fix (the incident fold's
+   * `Round.chosen`); exactly one verdict settles it, so the fix is committed once whatever order the
+   * validator finishes in, and the other verdicts do nothing. What follows (proposal or rollout)
+   * starts from the recorded FixCommitted, in a delivery of its own: this one's transaction may hold
+   * uncommitted events, so a notice sent from here could announce a fix not yet (or never) recorded.
+   * Anything that cannot be done appends IncidentEscalated (step `rollout`).
    */
   @OnEvent(['PatchValidated', 'PatchRejected'], { name: 'fix-as-code' })
-  async onVerdict(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const upTo = await this.store.readStream(event.streamId, { toVersion: event.streamVersion });
-    const settled = fixSettledBy(upTo.events);
-    if (!settled) return;
-    await this.commitAndRollOut(settled, event, ctx);
-  }
-
-  /**
-   * Commits the chosen patch (once: a redelivery reuses the recorded FixCommitted); what follows
-   * (proposal or rollout) starts from the recorded FixCommitted. Anything that cannot be done appends IncidentEscalated (step
-   * `rollout`); only a transient conflict (another instance holds the incident) throws, to retry.
-   */
-  private async commitAndRollOut(chosen: StoredEvent, event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const { patchId } = chosen.data as { patchId: string };
-    const incident = await this.store.readStream(event.streamId);
-    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
-    const proposal = incident.events.find((e) => e.type === 'PatchProposed' && (e.data as Json).patchId === patchId)?.data as { diff: string; rationale: string } | undefined;
-    const escalate = (reason: string) => ctx.emit(event.streamId, [{ type: 'IncidentEscalated', data: { reason, step: 'rollout' } }]);
-    if (!opened || !proposal) return void (await escalate(`patch ${patchId} was validated but its incident or proposal is missing from ${event.streamId}`));
-    const registration = await readRegistration(this.store, opened.service);
-    if (!registration) return void (await escalate(`service ${opened.service} is not registered: nowhere to commit the fix`));
-    const { repository, deploy } = registration;
-    let committed = incident.events.find((e) => e.type === 'FixCommitted' && (e.data as Json).patchId === patchId)?.data as { commitSha: string; branch: string; pullRequestUrl?: string } | undefined;
-    const validated = chosen.data as { tests: { status: string }[]; reproduction: { status: string; diff?: string } };
-    const passed = validated.tests.filter((t) => t.status === 'passed').length;
-    if (!committed) {
-      if (!existsSync(repository.url)) return void (await escalate(`repository ${repository.url} is not a local clone on this host; the deployer commits in a local clone`));
-      try {
-        const fix = await commitFix({
-          repository: repository.url,
-          baseBranch: repository.defaultBranch,
-          remote: typeof deploy.settings.remote === 'string' ? deploy.settings.remote : 'origin',
-          incidentId: opened.incidentId,
-          patchId,
-          diff: proposal.diff,
-          // The regression test the validator wrote travels with the fix (it failed before, passes now).
-          ...(validated.reproduction.status === 'reproduced' && validated.reproduction.diff ? { testDiff: validated.reproduction.diff } : {}),
-          title: `fix: ${proposal.rationale.split('\n')[0]?.slice(0, 72)}`,
-          evidence: [`${passed} of ${validated.tests.length} tests passed`, `reproduction: ${validated.reproduction.status}`, `incident: ${opened.incidentId}`],
-        });
-        const target = this.pullRequestTarget(deploy.settings.pullRequest as Json | undefined);
-        const pullRequestUrl = target ? await openPullRequest(target, { branch: fix.branch, baseBranch: repository.defaultBranch, title: fix.message.split('\n')[0] ?? 'fix', body: fix.message }) : undefined;
-        committed = { branch: fix.branch, commitSha: fix.commitSha, ...(pullRequestUrl ? { pullRequestUrl } : {}) };
-      } catch (error) {
-        return void (await escalate(`the fix could not be committed: ${(error as Error).message}`));
+  async onVerdict(event: RecordedEvent<'PatchValidated' | 'PatchRejected'>, ctx: HandlerContext): Promise<void> {
+    const services = once((name: string) => this.service(name));
+    const commit = once((request: CommitRequest) => this.commit(request));
+    const command = { verdictId: event.eventId, streamId: event.streamId };
+    const outcome = await handleCommand(this.command(event.streamId, ctx), async (state) => {
+      let facts: CommitFacts = {};
+      for (;;) {
+        const step = decideCommit(command, state, facts);
+        if (step.kind === 'read-service') facts = { ...facts, ...(await services(step.service)) };
+        else if (step.kind === 'commit') facts = { ...facts, commit: await commit(step) };
+        else return step;
       }
-      await ctx.emit(event.streamId, [{ type: 'FixCommitted', data: { patchId: patchIdSchema.parse(patchId), ...committed } }]);
-    }
-    // The rollout, or the fix-proposed notice, follows from the recorded FixCommitted
-    // (onFixCommitted), in a delivery of its own: this one's transaction may hold uncommitted events,
-    // so a notice sent from here could announce a fix not yet (or never) recorded, and a reader of
-    // the store's log (the fleet agent without NATS) would not see the rollout's requests until it commits.
+    });
+    this.logOutcome(event, outcome);
   }
 
   /**
@@ -114,27 +81,32 @@ export class PatchValidatedHandler {
    * under a propose-only one, unless its round already moved on.
    */
   @OnEvent('FixCommitted', { name: 'roll-out' })
-  async onFixCommitted(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const { patchId, commitSha } = event.data as { patchId: string; commitSha: string };
-    const incident = await this.store.readStream(event.streamId);
-    const later = incident.events.filter((e) => e.streamVersion > event.streamVersion);
-    if (later.some((e) => ROUND_ENDS.has(e.type))) return;
-    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
-    if (!opened) return;
-    const registration = await readRegistration(this.store, opened.service);
-    if (!registration) return;
-    if (registration.policy.autoDeploy === true && registration.deploy.adapter !== 'none') {
-      return this.startRollout(event, ctx, opened, patchId, commitSha, registration.deploy);
-    }
-    const { branch, pullRequestUrl } = event.data as { branch: string; pullRequestUrl?: string };
-    const validated = incident.events.find((e) => e.type === 'PatchValidated' && (e.data as Json).patchId === patchId)?.data as { tests: { status: string }[] } | undefined;
-    const passed = validated?.tests.filter((t) => t.status === 'passed').length ?? 0;
+  async onFixCommitted(event: RecordedEvent<'FixCommitted'>, ctx: HandlerContext): Promise<void> {
+    const services = once((name: string) => readService(this.store, name));
+    const start = once((request: StartRolloutRequest) => this.startRollout(request, event));
+    let proposal: ProposeFix | undefined;
+    const outcome = await handleCommand(this.command(event.streamId, ctx), async (state) => {
+      proposal = undefined;
+      let service: ServiceState | undefined;
+      for (;;) {
+        const step = decideRollOut({ fixCommitted: event }, state, service ? { service } : {});
+        if (step.kind === 'read-service') service = await services(step.service);
+        else if (step.kind === 'start-rollout') return decideRolloutStarted(step, await start(step), state);
+        else if (step.kind === 'propose') {
+          proposal = step;
+          return ignore('the fix is proposed: a person approves its rollout');
+        } else return step;
+      }
+    });
+    this.logOutcome(event, outcome);
+    if (!proposal || outcome.kind !== 'ignored') return;
+    const { service, incidentId, branch, passed, pullRequestUrl } = proposal;
     await this.settings.notifier.notify({
       kind: 'fix-proposed',
-      incidentId: opened.incidentId,
-      service: opened.service,
-      title: `Fix proposed for ${opened.service}`,
-      details: `branch ${branch}, ${passed} tests passed; \`antibody approve ${opened.incidentId}\` rolls it out`,
+      incidentId,
+      service,
+      title: `Fix proposed for ${service}`,
+      details: `branch ${branch}, ${passed} tests passed; \`antibody approve ${incidentId}\` rolls it out`,
       url: pullRequestUrl,
     });
   }
@@ -146,49 +118,84 @@ export class PatchValidatedHandler {
    * ends with IncidentEscalated naming the person and their comment.
    */
   @OnEvent('DecisionRecorded', { name: 'decisions' })
-  async onDecision(event: StoredEvent, ctx: HandlerContext): Promise<void> {
-    const decision = event.data as { by: string; decision: 'approve' | 'reject' | 'retry'; step: string; patchId?: string; comment?: string };
-    if (decision.step !== 'rollout' || decision.decision === 'retry') return;
-    const incident = await this.store.readStream(event.streamId, { toVersion: event.streamVersion });
-    const opened = incident.events.find((e) => e.type === 'IncidentOpened')?.data as Opened | undefined;
-    const escalate = (reason: string) => ctx.emit(event.streamId, [{ type: 'IncidentEscalated', data: { reason, step: 'rollout' } }]);
-    const fixes = incident.events.filter((e) => e.type === 'FixCommitted').map((e) => e.data as { patchId: string; commitSha: string });
-    const patchId = decision.patchId ?? fixes[fixes.length - 1]?.patchId;
-    const fix = fixes.find((f) => f.patchId === patchId);
-    const rollout = rolloutFromHistory(incident.events, this.settings.judge);
-    const ongoing = rollout !== undefined && rollout.patchId === patchId && rollout.status === 'running';
-    const comment = decision.comment ? `: ${decision.comment}` : '';
-    if (decision.decision === 'reject') {
-      if (ongoing) return; // the loop driving it reads the decision before its next observation
-      return void (await escalate(`patch ${patchId ?? '(none)'} rejected by ${decision.by}${comment}`));
-    }
-    if (!opened || !fix || !patchId) return void (await escalate(`${decision.by} approved patch ${patchId ?? '(none)'}, but no committed fix of it is in ${event.streamId}`));
-    if (rollout !== undefined && rollout.patchId === patchId) return; // already rolled out (or rolling)
-    const registration = await readRegistration(this.store, opened.service);
-    if (!registration || registration.deploy.adapter === 'none') {
-      return void (await escalate(`${decision.by} approved patch ${patchId}, but service ${opened.service} has no deploy adapter: merge the fix's branch to deploy it`));
-    }
-    await this.startRollout(event, ctx, opened, patchId, fix.commitSha, registration.deploy);
+  async onDecision(event: RecordedEvent<'DecisionRecorded'>, ctx: HandlerContext): Promise<void> {
+    const services = once((name: string) => readService(this.store, name));
+    const start = once((request: StartRolloutRequest) => this.startRollout(request, event));
+    const fold = incidentAt(event.streamVersion, incidentFoldJudgedBy(this.settings.judge));
+    const outcome = await handleCommand({ ...this.command(event.streamId, ctx), fold }, async (states) => {
+      let service: ServiceState | undefined;
+      for (;;) {
+        const step = decidePersonDecision({ decision: event }, states, service ? { service } : {});
+        if (step.kind === 'read-service') service = await services(step.service);
+        else if (step.kind === 'start-rollout') return decideRolloutStarted(step, await start(step), states.now);
+        else return step;
+      }
+    });
+    this.logOutcome(event, outcome);
   }
 
-  private async startRollout(cause: StoredEvent, ctx: HandlerContext, opened: Opened, patchId: string, commitSha: string, deploy: ServiceRegistration['deploy']): Promise<void> {
-    const release = releaseName(opened.service, commitSha);
-    const subject = { service: opened.service, incidentId: opened.incidentId, patchId: patchIdSchema.parse(patchId), release };
+  private command(streamId: string, ctx: HandlerContext): HandleCommandOptions<IncidentState> {
+    return {
+      store: this.store,
+      streamId,
+      fold: incidentFoldJudgedBy(this.settings.judge),
+      append: (events: readonly AntibodyEvent[], expectedVersion) => ctx.emit(streamId, events, { expectedVersion }),
+    };
+  }
+
+  private logOutcome(event: RecordedEvent, outcome: CommandOutcome): void {
+    if (outcome.kind === 'ignored') this.log.debug(`${event.type} ${event.eventId}: nothing to do, ${outcome.because}`);
+    else this.log.log(`${event.type} ${event.eventId}: recorded ${outcome.events.map((e) => e.type).join(', ')}`);
+  }
+
+  /** The service stream folded, and whether its repository is a local clone on this host. */
+  private async service(name: string): Promise<Pick<CommitFacts, 'service' | 'localClone'>> {
+    const service = await readService(this.store, name);
+    const registration = underCare(service);
+    return { service, localClone: registration !== undefined && existsSync(registration.repository.url) };
+  }
+
+  /** Commits the fix on its branch, pushes it and opens the pull request the registration asks for. */
+  private async commit(request: CommitRequest): Promise<NonNullable<CommitFacts['commit']>> {
     try {
-      const adapter = this.rollouts.adapterFor(deploy, subject);
-      const started = await this.rollouts.startRollout({ ...subject, streamId: cause.streamId, adapter, causationId: cause.eventId });
-      // Recorded with this delivery's other effects; the rollout loop waits until it is visible.
-      await ctx.emit(cause.streamId, [{ type: 'RolloutStarted', data: started }]);
+      const fix = await commitFix({
+        repository: request.repository.url,
+        baseBranch: request.repository.defaultBranch,
+        remote: request.remote,
+        incidentId: request.incidentId,
+        patchId: request.patchId,
+        diff: request.diff,
+        ...(request.testDiff !== undefined ? { testDiff: request.testDiff } : {}),
+        title: request.title,
+        evidence: [...request.evidence],
+      });
+      const target = this.pullRequestTarget(request.pullRequest);
+      const pullRequestUrl = target ? await openPullRequest(target, { branch: fix.branch, baseBranch: request.repository.defaultBranch, title: fix.message.split('\n')[0] ?? 'fix', body: fix.message }) : undefined;
+      return { ok: true, fix: { branch: fix.branch, commitSha: fix.commitSha, ...(pullRequestUrl ? { pullRequestUrl } : {}) } };
     } catch (error) {
-      if (error instanceof RolloutError && error.code === 'ALREADY_STARTED') return;
+      return { ok: false, reason: (error as Error).message };
+    }
+  }
+
+  /** Starts the canary; BUSY (another instance holds the incident) is thrown, to retry the delivery later. */
+  private async startRollout(request: StartRolloutRequest, cause: RecordedEvent): Promise<RolloutStartOutcome> {
+    const { service, incidentId, patchId, release } = request;
+    const subject = { service, incidentId, patchId, release };
+    try {
+      const adapter = this.rollouts.adapterFor(request.deploy, subject);
+      // Recorded with this delivery's other effects; the rollout loop waits until it is visible.
+      return { kind: 'started', data: await this.rollouts.startRollout({ ...subject, streamId: cause.streamId, adapter, causationId: cause.eventId }) };
+    } catch (error) {
+      if (error instanceof RolloutError && error.code === 'ALREADY_STARTED') return { kind: 'already-started', reason: error.message };
       if (error instanceof RolloutError && error.code === 'BUSY') throw error; // retried with backoff
       this.log.warn(`rollout of ${release} could not start: ${(error as Error).message}`);
-      await ctx.emit(cause.streamId, [{ type: 'IncidentEscalated', data: { reason: `the rollout of ${release} could not start: ${(error as Error).message}`, step: 'rollout' } }]);
+      return { kind: 'failed', reason: (error as Error).message };
     }
   }
 
-  private pullRequestTarget(s: Json | undefined): PullRequestTarget | undefined {
-    if (!s) return undefined;
+  private pullRequestTarget(value: JsonValue | undefined): PullRequestTarget | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const s: { readonly [key: string]: JsonValue | undefined } = value;
     const token = this.settings.env[String(s.tokenEnv ?? '')] ?? '';
     if (s.kind === 'github') return { kind: 'github', baseUrl: String(s.baseUrl ?? 'https://api.github.com'), owner: String(s.owner), repo: String(s.repo), token };
     if (s.kind === 'gitlab') return { kind: 'gitlab', baseUrl: String(s.baseUrl ?? 'https://gitlab.com'), projectId: String(s.projectId), token };

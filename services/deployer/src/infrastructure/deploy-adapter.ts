@@ -1,7 +1,7 @@
-import type { IncidentId, PatchId, ServiceName } from '@antibody/contracts';
+import type { IncidentId, PatchId, RecordedEvent, ServiceName } from '@antibody/contracts';
 import { randomUUID } from 'node:crypto';
 import { appendTraced, type Producer } from '@antibody/bus';
-import type { EventStore, StoredEvent } from '@antibody/event-store';
+import type { EventStore } from '@antibody/event-store';
 import type { CountsSnapshot } from '@antibody/domain';
 
 /**
@@ -63,7 +63,7 @@ export class FleetAdapter implements DeployAdapter {
   private nextVersion = 0;
   private counts: CountsSnapshot | undefined;
   private countsSeenAt = 0;
-  private readonly answers = new Map<string, StoredEvent>();
+  private readonly answers = new Map<string, RecordedEvent<'TrafficChanged' | 'TrafficChangeRefused'>>();
   private readonly now: () => number;
 
   constructor(private readonly options: FleetAdapterOptions) {
@@ -76,13 +76,12 @@ export class FleetAdapter implements DeployAdapter {
     const { events } = await this.options.store.readStream(this.streamId, { fromVersion: this.nextVersion });
     for (const e of events) {
       this.nextVersion = e.streamVersion + 1;
-      const data = e.data as { requestId?: string; canaryRelease?: string | null; stableRelease?: string; counts?: CountsSnapshot; action?: string };
-      if ((e.type === 'TrafficChanged' || e.type === 'TrafficChangeRefused') && data.requestId) this.answers.set(data.requestId, e);
+      if (e.type === 'TrafficChanged' || e.type === 'TrafficChangeRefused') this.answers.set(e.data.requestId, e);
+      if (e.type !== 'FleetCountsReported' && e.type !== 'TrafficChanged') continue;
       // A promotion's answer carries the canary's final counts, under its new name: stable.
-      const promoted = e.type === 'TrafficChanged' && data.action === 'set-stage' && data.canaryRelease === null && data.stableRelease === this.options.release;
-      const ofThisCanary = data.canaryRelease === this.options.release || promoted;
-      if ((e.type === 'FleetCountsReported' || e.type === 'TrafficChanged') && ofThisCanary && data.counts) {
-        this.counts = data.counts;
+      const promoted = e.type === 'TrafficChanged' && e.data.action === 'set-stage' && e.data.canaryRelease === null && e.data.stableRelease === this.options.release;
+      if (e.data.canaryRelease === this.options.release || promoted) {
+        this.counts = e.data.counts;
         this.countsSeenAt = this.now();
       }
     }
@@ -112,7 +111,7 @@ export class FleetAdapter implements DeployAdapter {
       await this.look();
       const answer = this.answers.get(requestId);
       if (answer?.type === 'TrafficChanged') return;
-      if (answer) throw new DeployAdapterError('REFUSED', `the fleet agent of ${service} refused ${action} of ${release}: ${(answer.data as { reason: string }).reason}`);
+      if (answer) throw new DeployAdapterError('REFUSED', `the fleet agent of ${service} refused ${action} of ${release}: ${answer.data.reason}`);
       if (this.now() > deadline) throw new DeployAdapterError('UNREACHABLE', `the fleet agent of ${service} did not answer ${action} of ${release} within ${timeoutMs} ms (is it running, on the same event store?)`);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }

@@ -1,4 +1,4 @@
-import { isEvent, patchIdSchema, type EventData, type IncidentEvent, type IncidentId, type PatchId, type ServiceName } from '@antibody/contracts';
+import { foldEvents, isEvent, patchIdSchema, type AntibodyEvent, type EventData, type Fold, type IncidentId, type PatchId, type ServiceName } from '@antibody/contracts';
 // Runs rollouts so that they survive a deployer restart and several deployer instances:
 // - each running rollout is driven by exactly one instance, which holds a Postgres advisory lock
 //   (per incident stream) on a dedicated connection for as long as it drives it; a crash frees it;
@@ -9,19 +9,16 @@ import { isEvent, patchIdSchema, type EventData, type IncidentEvent, type Incide
 //   it stops the rollout whichever instance drives it.
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
-import { appendTraced } from '@antibody/bus';
-import { quoteSchema, subscribe, type EventStore, type StoredEvent, type Subscription } from '@antibody/event-store';
+import { appendTraced, handleCommand } from '@antibody/bus';
+import { quoteSchema, subscribe, type EventStore, type ExpectedVersion, type Subscription } from '@antibody/event-store';
 import type { PoolClient } from 'pg';
-import { type JudgeConfig, type JudgeEvent, type JudgeState } from '@antibody/domain';
-import { contractEvidence, rolloutFromHistory } from '../domain/rollout-history';
+import { underCare, type IncidentState, type JudgeConfig, type JudgeEvent, type JudgeState, type ServiceRegistration } from '@antibody/domain';
+import { escalate, incidentFoldJudgedBy } from '../domain/incident';
+import { decideRecordRollout } from '../domain/record-rollout';
 import type { DeployAdapter } from './deploy-adapter';
 import type { Notifier } from './notifier';
 import { runRollout } from './rollout-runner';
-import { adapterFor, readRegistration, type RolloutSubject, type ServiceRegistration } from './service-registry';
-
-type Json = Record<string, unknown>;
-
-export { contractEvidence };
+import { adapterFor, readService, type RolloutSubject } from './service-registry';
 
 /** A typed failure to start a rollout; the caller escalates or retries. */
 export class RolloutError extends Error {
@@ -75,8 +72,17 @@ export class RolloutManager {
   private scanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly producer = { service: 'deployer', instance: hostname() };
+  private readonly fold: Fold<IncidentState>;
 
-  constructor(private readonly options: RolloutManagerOptions) {}
+  constructor(private readonly options: RolloutManagerOptions) {
+    this.fold = incidentFoldJudgedBy(options.judge);
+  }
+
+  /** The incident stream, folded, with its version. */
+  private async incident(streamId: string): Promise<{ state: IncidentState; version: number }> {
+    const stream = await this.options.store.readStream(streamId);
+    return { state: foldEvents(this.fold, stream.events), version: stream.currentVersion };
+  }
 
   private get table(): string {
     return `${quoteSchema(this.options.store.schema)}.deployer_rollouts`;
@@ -90,13 +96,13 @@ export class RolloutManager {
       store,
       'deployer-rollouts',
       async (events, client) => {
-        for (const e of events) {
-          const data = e.data as Json;
+        for (const e of events.filter(isEvent('RolloutStarted', 'RolledBack', 'RolloutCompleted'))) {
           const status = e.type === 'RolloutStarted' ? 'running' : e.type === 'RolloutCompleted' ? 'completed' : 'rolled-back';
+          const release = e.type === 'RolledBack' ? '' : e.data.release;
           await client.query(
             `INSERT INTO ${this.table} (stream_id, patch_id, release, status) VALUES ($1, $2, $3, $4)
              ON CONFLICT (stream_id) DO UPDATE SET patch_id = EXCLUDED.patch_id, release = CASE WHEN EXCLUDED.release = '' THEN ${this.table}.release ELSE EXCLUDED.release END, status = EXCLUDED.status, updated_at = now()`,
-            [e.streamId, String(data.patchId), typeof data.release === 'string' ? data.release : '', status],
+            [e.streamId, e.data.patchId, release, status],
           );
         }
       },
@@ -182,8 +188,7 @@ export class RolloutManager {
     if (!lock) throw new RolloutError('BUSY', `another deployer instance is working on ${input.streamId}`);
     let handedOver = false;
     try {
-      const stream = await this.options.store.readStream(input.streamId);
-      const previous = rolloutFromHistory(stream.events, this.options.judge);
+      const previous = (await this.incident(input.streamId)).state.rollout;
       if (previous && previous.patchId === input.patchId) throw new RolloutError('ALREADY_STARTED', `patch ${input.patchId} already has a rollout (${previous.status})`);
       const judge = this.options.judge;
       let markStarted!: (data: EventData<'RolloutStarted'>) => void;
@@ -206,12 +211,12 @@ export class RolloutManager {
           const first = events[0];
           if (first?.type !== 'RolloutStarted') return this.record(input, events);
           const { stages: _stages, ...settings } = judge;
-          markStarted({ patchId: patchIdSchema.parse(input.patchId), release: input.release, stages: [...judge.stages], at: new Date(first.at).toISOString(), baseline: first.snapshot, judge: settings });
+          markStarted({ patchId: input.patchId, release: input.release, stages: [...judge.stages], at: new Date(first.at).toISOString(), baseline: first.snapshot, judge: settings });
         },
         checkStop: async () => {
           if (!recorded) {
             const { events } = await this.options.store.readStream(input.streamId);
-            recorded = events.some((e) => e.type === 'RolloutStarted' && (e.data as Json).patchId === input.patchId);
+            recorded = events.filter(isEvent('RolloutStarted')).some((e) => e.data.patchId === input.patchId);
             if (!recorded) {
               if (Date.now() - since > this.options.startRecordTimeoutMs) {
                 this.log.error(`RolloutStarted of ${input.release} was never recorded: rolling the canary back, unrecorded`);
@@ -258,26 +263,25 @@ export class RolloutManager {
     let handedOver = false;
     try {
       const stream = await this.options.store.readStream(streamId);
-      const view = rolloutFromHistory(stream.events, this.options.judge);
+      const state = foldEvents(this.fold, stream.events);
+      const view = state.rollout;
       if (!view || view.status === 'rolled-back' || view.status === 'completed') return;
-      const opened = stream.events.find(isEvent('IncidentOpened'))?.data;
-      const cause = stream.events.filter((e) => e.type === 'RolloutStarted').pop() as StoredEvent;
-      if (!opened) return;
-      const registration = await readRegistration(this.options.store, opened.service);
+      const opened = state.opened;
+      const cause = stream.events.filter(isEvent('RolloutStarted')).pop();
+      if (!opened || !cause) return;
+      const registration = underCare(await readService(this.options.store, opened.service));
       const subject = { service: opened.service, incidentId: opened.incidentId, patchId: patchIdSchema.parse(view.patchId), release: view.release };
-      const input: StartRollout = { ...subject, streamId, adapter: undefined as unknown as DeployAdapter, causationId: cause.eventId };
       if (!registration || registration.deploy.adapter === 'none') {
-        await this.append(streamId, opened.incidentId, cause.eventId, [
-          { type: 'IncidentEscalated', data: { reason: `the rollout of ${view.release} cannot be resumed: service ${opened.service} no longer has a deploy adapter`, step: 'rollout' } },
-        ]);
+        const decision = escalate(state, `the rollout of ${view.release} cannot be resumed: service ${opened.service} no longer has a deploy adapter`);
+        if (decision.kind === 'append') await this.append(streamId, opened.incidentId, cause.eventId, decision.events, stream.currentVersion);
         return;
       }
       const adapter = this.adapterFor(registration.deploy, subject);
-      const full: StartRollout = { ...input, adapter };
+      const full: StartRollout = { ...subject, streamId, adapter, causationId: cause.eventId };
       if (view.status === 'unresumable') {
         await adapter.rollback(view.reason).catch((error: Error) => this.log.error(`rollback of ${view.release} failed: ${error.message}`));
         const evidence = { errorRate: { baseline: 0, canary: 0 } };
-        await this.record(full, [], { type: 'RolledBack', data: { patchId: full.patchId, reason: `resumed after a restart, but ${view.reason}: rolled back rather than promoted unjudged`, stage: view.judge.stages[0] as number, cause: 'aborted', evidence } });
+        await this.record(full, [], { patchId: full.patchId, reason: `resumed after a restart, but ${view.reason}: rolled back rather than promoted unjudged`, stage: view.judge.stages[0] as number, cause: 'aborted', evidence });
         return;
       }
       if (view.status !== 'running') return;
@@ -304,61 +308,34 @@ export class RolloutManager {
 
   /** A rejection of this patch recorded in the stream, as a stop request. */
   private async rejection(streamId: string, patchId: string) {
-    const { events } = await this.options.store.readStream(streamId);
-    const view = rolloutFromHistory(events, this.options.judge);
+    const view = (await this.incident(streamId)).state.rollout;
     if (view?.status === 'running' && view.patchId === patchId && view.rejection) return { reason: rejectionReason(view.rejection), cause: 'rejected' as const };
     return undefined;
   }
 
-  private append(streamId: string, incidentId: string, causationId: string, events: IncidentEvent[], expectedVersion?: number) {
-    return appendTraced(this.options.store, streamId, events, { producer: this.producer, correlationId: incidentId, causationId, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
+  private append(streamId: string, incidentId: string, causationId: string, events: readonly AntibodyEvent[], expectedVersion: ExpectedVersion) {
+    return appendTraced(this.options.store, streamId, events, { producer: this.producer, correlationId: incidentId, causationId, expectedVersion });
   }
 
   /**
-   * Appends the contract events of one judge decision in one transaction, with what follows a
-   * rollback: DiagnosisRequested (the judge found the patch bad: diagnose again without it) or
-   * IncidentEscalated (a person rejected it, or the rollout had to be aborted). Then notifies.
+   * Records the contract events of one judge decision in one append at the stream's version, with
+   * what follows a rollback (domain/record-rollout: DiagnosisRequested when the judge found the
+   * patch bad, IncidentEscalated when a person rejected it or the rollout was aborted). Then notifies.
    */
-  private async record(input: Omit<StartRollout, 'adapter'>, events: readonly JudgeEvent[], extra?: Extract<IncidentEvent, { type: 'RolledBack' }>): Promise<void> {
-    const patchId = patchIdSchema.parse(input.patchId);
-    const out: IncidentEvent[] = [];
-    let rolledBack: { reason: string; cause: string; stage: number } | undefined;
-    let completed = false;
-    for (const e of events) {
-      if (e.type === 'StageAdvanced') out.push({ type: 'StageAdvanced', data: { patchId, stage: e.to, evidence: contractEvidence(e.evidence), at: new Date(e.at).toISOString(), snapshot: e.snapshot } });
-      if (e.type === 'RolledBack') {
-        out.push({ type: 'RolledBack', data: { patchId, reason: e.reason, stage: e.stage, cause: e.cause, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
-        rolledBack = { reason: e.reason, cause: e.cause, stage: e.stage };
-      }
-      if (e.type === 'RolloutCompleted') {
-        out.push({ type: 'RolloutCompleted', data: { patchId, release: input.release, evidence: contractEvidence(e.evidence), trace: e.trace.map(contractEvidence) } });
-        out.push({ type: 'IncidentResolved', data: { resolution: 'deployed', patchId } });
-        completed = true;
-      }
+  private async record(input: Omit<StartRollout, 'adapter'>, events: readonly JudgeEvent[], rolledBack?: EventData<'RolledBack'>): Promise<void> {
+    const outcome = await handleCommand(
+      { store: this.options.store, streamId: input.streamId, fold: this.fold, append: (out, version) => this.append(input.streamId, input.incidentId, input.causationId, out, version) },
+      (state) => decideRecordRollout({ patchId: input.patchId, release: input.release, events, ...(rolledBack ? { rolledBack } : {}) }, state),
+    );
+    if (outcome.kind === 'ignored') {
+      if (events.length > 0 || rolledBack) this.log.warn(`nothing recorded for the rollout of ${input.release}: ${outcome.because}`);
+      return;
     }
-    if (extra) {
-      out.push(extra);
-      rolledBack = { reason: extra.data.reason, cause: String(extra.data.cause), stage: extra.data.stage };
-    }
-    if (rolledBack) out.push(await this.afterRollback(input, rolledBack));
-    if (out.length === 0) return;
-    await this.append(input.streamId, input.incidentId, input.causationId, out);
     const { notifier } = this.options;
-    if (rolledBack) await notifier.notify({ kind: 'rolled-back', incidentId: input.incidentId, service: input.service, title: `Rolled back ${input.release}`, details: `${rolledBack.reason} (${rolledBack.cause})` });
-    if (completed) await notifier.notify({ kind: 'rolled-out', incidentId: input.incidentId, service: input.service, title: `Rolled out ${input.release}`, details: 'the fix serves all traffic' });
-  }
-
-  private async afterRollback(input: Omit<StartRollout, 'adapter'>, rb: { reason: string; cause: string; stage: number }): Promise<IncidentEvent> {
-    if (rb.cause === 'rejected' || rb.cause === 'aborted') {
-      return { type: 'IncidentEscalated', data: { reason: `rollout of ${input.release} stopped at ${rb.stage}%: ${rb.reason}`, step: 'rollout' } };
+    for (const e of outcome.events) {
+      if (e.type === 'RolledBack') await notifier.notify({ kind: 'rolled-back', incidentId: input.incidentId, service: input.service, title: `Rolled back ${input.release}`, details: `${e.data.reason} (${e.data.cause ?? 'unknown cause'})` });
+      if (e.type === 'RolloutCompleted') await notifier.notify({ kind: 'rolled-out', incidentId: input.incidentId, service: input.service, title: `Rolled out ${input.release}`, details: 'the fix serves all traffic' });
     }
-    const { events } = await this.options.store.readStream(input.streamId);
-    const failed = new Set<PatchId>([input.patchId]);
-    for (const e of events) if (e.type === 'RolledBack') failed.add(e.data.patchId);
-    return {
-      type: 'DiagnosisRequested',
-      data: { reason: `patch ${input.patchId} was rolled back at ${rb.stage}%: ${rb.reason} (${rb.cause})`, step: 'rollout', excludePatchIds: [...failed], release: input.release },
-    };
   }
 }
 

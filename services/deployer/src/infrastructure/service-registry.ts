@@ -1,33 +1,18 @@
-import type { IncidentId, PatchId, ServiceName } from '@antibody/contracts';
+import { foldEvents, isEvent, type IncidentId, type PatchId, type ServiceName } from '@antibody/contracts';
 // What the deployer needs to know about a service under care, read from its `service-<name>` stream,
 // and the deploy adapter its registration names.
 import type { Producer } from '@antibody/bus';
 import type { EventStore } from '@antibody/event-store';
-import type { CountsSnapshot } from '@antibody/domain';
+import { incidentFold, serviceFold, type CountsSnapshot, type ServiceRegistration, type ServiceState } from '@antibody/domain';
 import { DeployAdapterError, FleetAdapter, parseCounts, type DeployAdapter } from './deploy-adapter';
 import { WebhookAdapter } from './webhook-adapter';
 
-type Json = Record<string, unknown>;
+type Settings = ServiceRegistration['deploy']['settings'];
 
-/** The registration as the deployer uses it (latest policy applied). */
-export interface ServiceRegistration {
-  readonly name: string;
-  readonly repository: { readonly url: string; readonly defaultBranch: string };
-  readonly deploy: { readonly adapter: 'fleet' | 'webhook' | 'none'; readonly settings: Json };
-  readonly policy: { readonly autoDeploy: boolean } & Json;
-}
-
-/** The service's registration with its latest policy, or undefined when it is not (or no longer) registered. */
-export async function readRegistration(store: EventStore, service: string): Promise<ServiceRegistration | undefined> {
+/** The `service-<name>` stream folded by the one service fold (whether it is under care, its registration, policy and keys). */
+export async function readService(store: EventStore, service: string): Promise<ServiceState> {
   const { events } = await store.readStream(`service-${service}`);
-  let registration: ServiceRegistration | undefined;
-  for (const e of events) {
-    const data = e.data as Json;
-    if (e.type === 'ServiceRegistered') registration = data as unknown as ServiceRegistration;
-    if (e.type === 'ServicePolicyChanged' && registration) registration = { ...registration, policy: data.policy as ServiceRegistration['policy'] };
-    if (e.type === 'ServiceDeregistered') registration = undefined;
-  }
-  return registration;
+  return foldEvents(serviceFold, events);
 }
 
 /** Who a rollout is for: the adapter messages name them. */
@@ -99,7 +84,7 @@ function countsFromUrl(countsUrl: string, release: string): () => Promise<Counts
  * service, read from the environment variable `settings.ingestKeyEnv`; ingest's address is
  * `settings.ingestUrl` or `DEPLOYER_INGEST_URL`.
  */
-function countsFromIngest(s: Json, subject: RolloutSubject, context: AdapterContext): () => Promise<CountsSnapshot> {
+function countsFromIngest(s: Settings, subject: RolloutSubject, context: AdapterContext): () => Promise<CountsSnapshot> {
   const ingestUrl = typeof s.ingestUrl === 'string' ? s.ingestUrl : context.env.DEPLOYER_INGEST_URL;
   const key = context.env[String(s.ingestKeyEnv ?? '')];
   let window: { stable: string; since: string } | undefined;
@@ -123,10 +108,9 @@ function countsFromIngest(s: Json, subject: RolloutSubject, context: AdapterCont
 
 async function rolloutWindow(store: EventStore, subject: RolloutSubject, stableRelease: string | undefined): Promise<{ stable: string; since: string }> {
   const { events } = await store.readStream(`incident-${subject.incidentId}`);
-  const committed = events.find((e) => e.type === 'FixCommitted' && (e.data as Json).patchId === subject.patchId);
+  const committed = events.filter(isEvent('FixCommitted')).find((e) => e.data.patchId === subject.patchId);
   if (!committed) throw new DeployAdapterError('BAD_COUNTS', `patch ${subject.patchId} has no FixCommitted: the counts window starts there`);
-  const releases = events.map((e) => (e.type === 'ErrorRecorded' || e.type === 'IncidentOpened' || e.type === 'IncidentReopened' ? (e.data as Json).release : undefined)).filter((r): r is string => typeof r === 'string');
-  const stable = stableRelease ?? releases[releases.length - 1];
+  const stable = stableRelease ?? foldEvents(incidentFold, events).release;
   if (!stable) throw new DeployAdapterError('BAD_COUNTS', `the incident's errors name no release: set deploy.settings.stableRelease for ${subject.service}`);
   return { stable, since: committed.recordedAt };
 }
