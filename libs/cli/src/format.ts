@@ -106,7 +106,8 @@ function optional(label: string, value: string | undefined): string {
 function genericSummary(data: unknown): string {
   if (data === null || typeof data !== 'object') return data === undefined ? '' : JSON.stringify(data);
   const fields: string[] = [];
-  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+  const entries: [string, unknown][] = Object.entries(data);
+  for (const [key, value] of entries) {
     if (typeof value === 'string') fields.push(`${key}=${quote(value, 40)}`);
     else if (typeof value === 'number' || typeof value === 'boolean') fields.push(`${key}=${String(value)}`);
     if (fields.length === 5) break;

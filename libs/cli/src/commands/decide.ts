@@ -1,4 +1,6 @@
 import { hostname, userInfo } from 'node:os';
+import { foldEvents, isEvent, type RecordedEvent } from '@antibody/contracts';
+import { chosenFix, incidentFold } from '@antibody/domain';
 import type { EventStore } from '@antibody/event-store';
 import { usageError } from '../errors';
 import type { Output } from '../output';
@@ -26,12 +28,7 @@ export async function decide(store: EventStore, decision: 'approve' | 'reject', 
   const streamId = `incident-${incidentId}`;
   const { events, exists, currentVersion } = await store.readStream(streamId);
   if (!exists) throw usageError(`no incident ${incidentId} (stream ${streamId} does not exist)`);
-  let patchId = options.patch;
-  if (patchId === undefined) {
-    for (const event of events) {
-      if (event.type === 'PatchValidated' || event.type === 'FixCommitted') patchId = (event.data as { patchId: string }).patchId;
-    }
-  }
+  const patchId = options.patch ?? latestFix(events);
   if (patchId === undefined) throw usageError(`incident ${incidentId} has no validated patch to ${decision}; pass --patch <id>`);
   const last = events[events.length - 1];
   const by = options.by ?? env.ANTIBODY_USER ?? safeUser();
@@ -43,6 +40,16 @@ export async function decide(store: EventStore, decision: 'approve' | 'reject', 
   );
   if (options.json) out.line(JSON.stringify({ ...result, streamId, ...data }));
   else out.line(`recorded: ${by} ${decision === 'approve' ? 'approved' : 'rejected'} patch ${patchId} of incident ${incidentId}`);
+}
+
+/**
+ * The patch a decision is about when none is named: the fix the incident's current round settled
+ * on, else the patch validated or committed last.
+ */
+function latestFix(events: readonly RecordedEvent[]): string | undefined {
+  const chosen = chosenFix(foldEvents(incidentFold, events));
+  if (chosen) return chosen.proposal.data.patchId;
+  return events.filter(isEvent('PatchValidated', 'FixCommitted')).pop()?.data.patchId;
 }
 
 function safeUser(): string {

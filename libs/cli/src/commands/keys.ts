@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EventStore, StoredEvent } from '@antibody/event-store';
+import { foldEvents } from '@antibody/contracts';
+import { serviceFold, type IngestKeyState, type ServiceState } from '@antibody/domain';
+import type { EventStore } from '@antibody/event-store';
 import { usageError } from '../errors';
 import type { Output } from '../output';
 
@@ -19,33 +21,18 @@ function metadata(project: string) {
   return { correlationId: `service-${project}`, causationId: null, producer: { service: 'cli', instance: `${hostname()}-${process.pid}` }, occurredAt: new Date().toISOString() };
 }
 
-async function serviceStream(store: EventStore, project: string): Promise<{ version: number; events: readonly StoredEvent[] }> {
+/** The `service-<project>` stream folded by the service fold; a usage error unless the service is under care. */
+async function serviceStream(store: EventStore, project: string): Promise<{ version: number; state: ServiceState }> {
   if (!PROJECT.test(project)) throw usageError(`--project must be a service name (letters, digits, ".", "_", "-"; got ${JSON.stringify(project)})`);
   const stream = await store.readStream(`service-${project}`);
-  const registered = stream.events.some((e) => e.type === 'ServiceRegistered');
-  const deregistered = stream.events.length > 0 && stream.events[stream.events.length - 1]?.type === 'ServiceDeregistered';
-  if (!registered || deregistered) throw usageError(`service ${project} is not registered; register it before creating ingest keys`);
-  return { version: stream.currentVersion, events: stream.events };
+  const state = foldEvents(serviceFold, stream.events);
+  if (state.status !== 'registered') throw usageError(`service ${project} is not registered; register it before creating ingest keys`);
+  return { version: stream.currentVersion, state };
 }
 
-/** Folds a service stream into its keys, oldest first. */
-export function keysOf(events: readonly StoredEvent[]): IngestKeyView[] {
-  const keys = new Map<string, IngestKeyView>();
-  for (const event of events) {
-    const data = event.data as { keyId: string; label?: string; rateLimitPerMinute?: number };
-    if (event.type === 'IngestKeyCreated') {
-      keys.set(data.keyId, {
-        keyId: data.keyId,
-        ...(data.label ? { label: data.label } : {}),
-        ...(data.rateLimitPerMinute ? { rateLimitPerMinute: data.rateLimitPerMinute } : {}),
-        createdAt: event.metadata.occurredAt,
-      });
-    } else if (event.type === 'IngestKeyRevoked') {
-      const key = keys.get(data.keyId);
-      if (key) keys.set(data.keyId, { ...key, revokedAt: event.metadata.occurredAt });
-    }
-  }
-  return [...keys.values()];
+/** A key as the CLI shows it: what the service fold says, without its hash. */
+function keyView({ keyId, label, rateLimitPerMinute, createdAt, revokedAt }: IngestKeyState): IngestKeyView {
+  return { keyId, ...(label ? { label } : {}), ...(rateLimitPerMinute ? { rateLimitPerMinute } : {}), createdAt, ...(revokedAt !== undefined ? { revokedAt } : {}) };
 }
 
 /**
@@ -87,7 +74,7 @@ export async function createKey(store: EventStore, options: { project: string; l
 /** `antibody keys list`: the project's keys (ids, labels, limits, revocations), never secrets. */
 export async function listKeys(store: EventStore, options: { project: string; json?: boolean }, out: Output): Promise<void> {
   const stream = await serviceStream(store, options.project);
-  const keys = keysOf(stream.events);
+  const keys = stream.state.keys.map(keyView);
   if (options.json) {
     out.line(JSON.stringify(keys, null, 2));
     return;
@@ -107,7 +94,7 @@ export async function listKeys(store: EventStore, options: { project: string; js
 /** `antibody keys revoke`: appends IngestKeyRevoked. Usage error for an unknown or already revoked key. */
 export async function revokeKey(store: EventStore, options: { project: string; keyId: string; reason?: string }, out: Output): Promise<void> {
   const stream = await serviceStream(store, options.project);
-  const key = keysOf(stream.events).find((k) => k.keyId === options.keyId);
+  const key = stream.state.keys.map(keyView).find((k) => k.keyId === options.keyId);
   if (!key) throw usageError(`no ingest key ${options.keyId} for ${options.project}; see \`antibody keys list --project ${options.project}\``);
   if (key.revokedAt) throw usageError(`ingest key ${options.keyId} was already revoked at ${key.revokedAt}`);
   await store.appendToStream(

@@ -1,3 +1,4 @@
+import { isEvent } from '@antibody/contracts';
 import type { EventStore } from '@antibody/event-store';
 import { usageError } from '../errors';
 import type { Output } from '../output';
@@ -32,7 +33,8 @@ export interface CostReport {
 export async function costReport(store: EventStore, options: CostReportOptions, out: Output, now: Date = new Date()): Promise<CostReport> {
   const month = options.month ?? now.toISOString().slice(0, 7);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw usageError(`--month must be YYYY-MM (got ${month})`);
-  const events = await readLog(store, (e) => e.recordedAt.startsWith(month) && (e.type === 'PatchProposed' || e.type === 'PatchFailed' || e.type === 'LlmCallMetered'));
+  const counted = isEvent('PatchProposed', 'PatchFailed', 'LlmCallMetered');
+  const events = (await readLog(store, (e) => e.recordedAt.startsWith(month) && counted(e))).filter(counted);
   const fixesBySource = { template: 0, pattern: 0, llm: 0 };
   const llmFixed = new Set<string>();
   let failed = 0;
@@ -41,15 +43,15 @@ export async function costReport(store: EventStore, options: CostReportOptions, 
   let calls = 0;
   let costUsd = 0;
   for (const e of events) {
-    const d = e.data as Record<string, unknown>;
-    if (e.type === 'PatchProposed' && d['rank'] === 1) {
-      const source = d['source'] as keyof typeof fixesBySource;
+    if (e.type === 'PatchProposed') {
+      if (e.data.rank !== 1) continue;
+      const source = e.data.source;
       fixesBySource[source] += 1;
       if (source === 'llm') llmFixed.add(e.streamId);
     } else if (e.type === 'PatchFailed') failed += 1;
-    else if (e.type === 'LlmCallMetered') {
-      const cost = Number(d['costUsd']);
-      const tier = String(d['tier']);
+    else {
+      const cost = e.data.costUsd;
+      const tier = e.data.tier;
       calls += 1;
       costUsd += cost;
       byTier[tier] = { calls: (byTier[tier]?.calls ?? 0) + 1, costUsd: (byTier[tier]?.costUsd ?? 0) + cost };
