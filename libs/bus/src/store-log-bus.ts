@@ -78,6 +78,8 @@ export function startStoreLogConsumer(
     {
       from: resolved.from,
       batchSize: 20,
+      // As on JetStream, each event is handled on its own: a handler reads what it appended for the previous one.
+      transactionPerEvent: true,
       types: consumerOptions.types,
       pollIntervalMs: options.pollIntervalMs,
       onError: options.onError,

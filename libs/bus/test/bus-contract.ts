@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createEventStore, deterministicEventId, WrongExpectedVersionError, type NewEvent, type StoredEvent } from '@antibody/event-store';
 import { createTestStore, testMetadata, waitFor, type TestStore } from '@antibody/testing';
+import { appendEvents, type Fold } from '@antibody/contracts';
+import { handleCommand } from '@antibody/bus';
 import type { TransportHarness } from './harness';
 
 function diagnosisFailed(reason: string, correlationId = randomUUID()): NewEvent {
@@ -65,6 +67,22 @@ export function busContract(name: string, makeHarness: (t: TestStore) => Promise
       const [cause, effect] = await streamEvents(t, source);
       expect(refused).toBeInstanceOf(WrongExpectedVersionError);
       expect(effect?.eventId).toBe(deterministicEventId(cause!.eventId, 'validator.judge', 0));
+    });
+
+    it('hands each event on its own: a handler deciding at the expected version reads what it appended for the event before', async () => {
+      const source = `incident-${randomUUID()}`;
+      // Three events in one append: the store-log transport reads them in one round.
+      await t.store.appendToStream(source, [diagnosisFailed('one'), diagnosisFailed('two'), diagnosisFailed('three')]);
+      const bus = await harness.newInstance('a');
+      const escalations: Fold<number> = { initialState: () => 0, evolve: (n, e) => (e.type === 'IncidentEscalated' ? n + 1 : n) };
+      await bus.consume({ durable: 'analyzer', types: ['DiagnosisFailed'] }, async (event, ctx) => {
+        await handleCommand({ store: t.store, streamId: source, fold: escalations, append: (events, expectedVersion) => ctx.emit(source, events, { expectedVersion }), maxAttempts: 2 }, (n) =>
+          appendEvents({ type: 'IncidentEscalated', data: { reason: `escalation ${n + 1}`, step: 'diagnosis' } }),
+        );
+      });
+      await waitFor(async () => (await streamEvents(t, source)).length === 6, { description: 'three escalations' });
+      const reasons = (await t.store.readStream(source)).events.flatMap((e) => (e.type === 'IncidentEscalated' ? [e.data.reason] : []));
+      expect(reasons).toEqual(['escalation 1', 'escalation 2', 'escalation 3']);
     });
 
     it('shares one durable consumer between two instances: every event has exactly one effect', async () => {

@@ -13,8 +13,16 @@ export type StartFrom = 'start' | 'now';
 export interface SubscriptionOptions {
   /** Only for a subscription without a checkpoint. Default `start` (position 0). */
   readonly from?: StartFrom;
-  /** Events per transaction (default 500). */
+  /** Events read per round, and handled per transaction unless `transactionPerEvent` (default 500). */
   readonly batchSize?: number;
+  /**
+   * Hand the handler one event per transaction, committing the checkpoint after each: the handler
+   * then reads (outside its transaction) what it wrote for the previous event, and a long handler
+   * holds no transaction id of an earlier event's writes (which would hold back every reader of
+   * the global log). For reactions, as the bus's consumers are; projections keep their batches.
+   * Events that the `types` filter skips need no transaction of their own.
+   */
+  readonly transactionPerEvent?: boolean;
   /** Fallback poll when no wake-up arrives (default 1000 ms). */
   readonly pollIntervalMs?: number;
   /** Only these event types reach the handler; the checkpoint still moves past the others. */
@@ -248,11 +256,32 @@ class CheckpointedLoop<C> implements Subscription {
     }
   }
 
-  /** One batch: read outside the transaction, then take the subscription's lock, apply, advance, commit. */
+  /** One round: read outside any transaction, then apply the events in one transaction, or one per event. */
   private async step(): Promise<'progress' | 'idle' | 'busy'> {
     const from = await this.checkpoint();
     const { events, checkpoint } = await this.store.readAll({ after: from, limit: this.batchSize });
     if (events.length === 0) return 'idle';
+    const selected = this.types ? events.filter((event) => this.types?.has(event.type)) : events;
+    if (!this.options.transactionPerEvent) return (await this.apply(from, selected, checkpoint)) === 'busy' ? 'busy' : 'progress';
+    let at = from;
+    for (const event of selected) {
+      const to = { transactionId: event.transactionId, position: event.globalPosition };
+      const outcome = await this.apply(at, [event], to);
+      if (outcome === 'busy') return 'busy';
+      if (outcome === 'moved' || this.stopped) return 'progress';
+      at = to;
+    }
+    if (compareCheckpoints(at, checkpoint) < 0 && (await this.apply(at, [], checkpoint)) === 'busy') return 'busy';
+    return 'progress';
+  }
+
+  /**
+   * Takes the subscription's lock, checks the checkpoint is still at `from`, hands `events` to
+   * the handler, moves the checkpoint to `to`, commits. `moved` when another instance moved the
+   * checkpoint meanwhile (nothing applied: the next round reads from there); `busy` when another
+   * instance leads the subscription.
+   */
+  private async apply(from: Checkpoint, events: readonly RecordedEvent[], to: Checkpoint): Promise<'applied' | 'moved' | 'busy'> {
     const unit = await this.open();
     try {
       // A transaction-level advisory lock, not a row lock: it gives the transaction no id, so a
@@ -269,16 +298,15 @@ class CheckpointedLoop<C> implements Subscription {
       if (!row || String(row.transaction_id) !== from.transactionId || String(row.global_position) !== from.position) {
         // Another instance moved the checkpoint since we read: read again from there.
         await unit.rollback();
-        return 'progress';
+        return 'moved';
       }
-      const selected = this.types ? events.filter((event) => this.types?.has(event.type)) : events;
-      if (selected.length > 0) await this.handler(selected, unit.context);
+      if (events.length > 0) await this.handler(events, unit.context);
       await unit.query(
         `UPDATE ${this.table} SET transaction_id = $2, global_position = $3, updated_at = now() WHERE name = $1`,
-        [this.name, checkpoint.transactionId, checkpoint.position],
+        [this.name, to.transactionId, to.position],
       );
       await unit.commit();
-      return 'progress';
+      return 'applied';
     } catch (error) {
       await unit.rollback();
       throw error;
