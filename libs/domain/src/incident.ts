@@ -4,9 +4,6 @@
 import type { EventData, Fold, PatchId, RecordedEvent } from '@antibody/contracts';
 import { rolloutStartedIn, rolloutEvolve, type RolloutView } from './rollout';
 
-/** A recorded event of type `T`, kept whole where deciders need its id or position. */
-export type Recorded<T extends RecordedEvent['type']> = RecordedEvent<T>;
-
 /** Where an incident stands, for people and read models. */
 export type IncidentStatus =
   | 'open'
@@ -23,12 +20,12 @@ export type IncidentStatus =
 
 /** One patch proposed for the incident, with what became of it. */
 export interface PatchState {
-  readonly proposal: Recorded<'PatchProposed'>;
+  readonly proposal: RecordedEvent<'PatchProposed'>;
   /** The diagnosis round that proposed it (0 for the first). */
   readonly round: number;
-  readonly verdict?: Recorded<'PatchValidated'> | Recorded<'PatchRejected'>;
+  readonly verdict?: RecordedEvent<'PatchValidated'> | RecordedEvent<'PatchRejected'>;
   readonly committed?: EventData<'FixCommitted'>;
-  readonly rolledBack?: Recorded<'RolledBack'>;
+  readonly rolledBack?: RecordedEvent<'RolledBack'>;
   readonly completed?: EventData<'RolloutCompleted'>;
 }
 
@@ -36,13 +33,13 @@ export interface PatchState {
 export interface Round {
   readonly index: number;
   /** What started it: the first ErrorRecorded, a DiagnosisRequested (after a rollback) or an IncidentReopened. */
-  readonly trigger: Recorded<'ErrorRecorded'> | Recorded<'DiagnosisRequested'> | Recorded<'IncidentReopened'>;
+  readonly trigger: RecordedEvent<'ErrorRecorded'> | RecordedEvent<'DiagnosisRequested'> | RecordedEvent<'IncidentReopened'>;
   /** Rounds since the incident was (re)opened that followed a rollback; 0 for the first round. */
   readonly rollbackRound: number;
-  readonly diagnosis?: Recorded<'DiagnosisMade'> | Recorded<'DiagnosisFailed'>;
+  readonly diagnosis?: RecordedEvent<'DiagnosisMade'> | RecordedEvent<'DiagnosisFailed'>;
   /** Proposals of this round, best rank first. */
   readonly patchIds: readonly PatchId[];
-  readonly patchFailed?: Recorded<'PatchFailed'>;
+  readonly patchFailed?: RecordedEvent<'PatchFailed'>;
   /**
    * The fix of this round: the best-ranked validated candidate once every better one was
    * rejected, and the verdict event that settled it (exactly one event of the stream does).
@@ -76,10 +73,10 @@ export interface IncidentState {
   readonly status: IncidentStatus;
   readonly opened?: EventData<'IncidentOpened'>;
   /** The sample the first round diagnoses, and the latest one (the validator reproduces it). */
-  readonly firstSample?: Recorded<'ErrorRecorded'>;
-  readonly latestSample?: Recorded<'ErrorRecorded'>;
+  readonly firstSample?: RecordedEvent<'ErrorRecorded'>;
+  readonly latestSample?: RecordedEvent<'ErrorRecorded'>;
   /** The first sample since the incident was last (re)opened: the one each diagnosis round of this opening diagnoses. */
-  readonly openSample?: Recorded<'ErrorRecorded'>;
+  readonly openSample?: RecordedEvent<'ErrorRecorded'>;
   readonly samples: number;
   /** The release the incident's errors came from last (IncidentOpened, IncidentReopened or a sample). */
   readonly release?: string;
@@ -94,7 +91,7 @@ export interface IncidentState {
   readonly rollout?: RolloutView;
   readonly escalation?: EventData<'IncidentEscalated'>;
   readonly resolution?: EventData<'IncidentResolved'>;
-  readonly decisions: readonly Recorded<'DecisionRecorded'>[];
+  readonly decisions: readonly RecordedEvent<'DecisionRecorded'>[];
   /** LLM spend metered for this incident, USD. */
   readonly spentUsd: number;
 }
@@ -253,7 +250,7 @@ const NOT_ABOUT_THE_CHANGE = new Set(['prepare', 'install', 'baseline']);
 /** The patches the validator rejected for a reason about the change, in the order they were rejected. */
 export function rejectedFixes(state: IncidentState): RejectedFix[] {
   return Object.values(state.patches)
-    .filter((p): p is PatchState & { verdict: Recorded<'PatchRejected'> } => p.verdict?.type === 'PatchRejected' && !NOT_ABOUT_THE_CHANGE.has(p.verdict.data.stage ?? ''))
+    .filter((p): p is PatchState & { verdict: RecordedEvent<'PatchRejected'> } => p.verdict?.type === 'PatchRejected' && !NOT_ABOUT_THE_CHANGE.has(p.verdict.data.stage ?? ''))
     .sort((a, b) => a.verdict.streamVersion - b.verdict.streamVersion)
     .map(({ proposal, verdict }) => ({
       patchId: proposal.data.patchId,

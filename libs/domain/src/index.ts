@@ -10,7 +10,6 @@ export {
   type IncidentState,
   type IncidentStatus,
   type PatchState,
-  type Recorded,
   type RejectedFix,
   type Round,
 } from './incident';

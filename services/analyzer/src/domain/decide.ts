@@ -1,6 +1,5 @@
-import type { Decision } from '@antibody/contracts';
-import { ignore } from '@antibody/contracts';
-import { currentRound, failedFixes, notUnderCare, underCare, type FailedFix, type IncidentState, type PatternState, type Recorded, type Round, type ServiceState } from '@antibody/domain';
+import { ignore, type Decision, type RecordedEvent } from '@antibody/contracts';
+import { currentRound, failedFixes, notUnderCare, underCare, type FailedFix, type IncidentState, type PatternState, type Round, type ServiceState } from '@antibody/domain';
 import {
   applyLearnedTemplate,
   asLearnedTemplate,
@@ -42,7 +41,7 @@ export interface DiagnoseCommand {
 /** More facts are needed: the sample's code at `ref`, analysed, and the pattern library. */
 export interface ReadCode {
   readonly kind: 'read-code';
-  readonly sample: Recorded<'ErrorRecorded'>;
+  readonly sample: RecordedEvent<'ErrorRecorded'>;
   readonly repository: string;
   readonly ref: string;
 }
@@ -63,7 +62,7 @@ export class DiagnosisError extends Error {
 
 /** What to diagnose, once it is settled that something is. */
 interface Plan {
-  readonly sample: Recorded<'ErrorRecorded'>;
+  readonly sample: RecordedEvent<'ErrorRecorded'>;
   readonly failed: readonly FailedFix[];
   readonly note?: string;
 }
@@ -156,7 +155,7 @@ function plan(command: DiagnoseCommand, state: IncidentState): Plan | Decision<D
     return { sample: state.openSample, failed: [] };
   }
 
-  const requested = state.rounds.find((r): r is Round & { trigger: Recorded<'DiagnosisRequested'> } => r.trigger.eventId === trigger.requestId && r.trigger.type === 'DiagnosisRequested');
+  const requested = state.rounds.find((r): r is Round & { trigger: RecordedEvent<'DiagnosisRequested'> } => r.trigger.eventId === trigger.requestId && r.trigger.type === 'DiagnosisRequested');
   if (!requested) throw new DiagnosisError('TRIGGER_NOT_IN_STREAM', `DiagnosisRequested ${trigger.requestId} is not in the incident's stream`);
   if (requested !== round) return ignore(`DiagnosisRequested ${trigger.requestId} is superseded by a later request or a reopening`);
   if (requested.diagnosis || requested.ended) return ignore(`DiagnosisRequested ${trigger.requestId} is already answered`);

@@ -1,5 +1,5 @@
-import { ignore, patchIdSchema, type Decision } from '@antibody/contracts';
-import { currentRound, failedFixes, notUnderCare, rejectedFixes, underCare, type IncidentState, type PatternState, type Recorded, type Round, type ServiceState } from '@antibody/domain';
+import { ignore, patchIdSchema, type Decision, type RecordedEvent } from '@antibody/contracts';
+import { currentRound, failedFixes, notUnderCare, rejectedFixes, underCare, type IncidentState, type PatternState, type Round, type ServiceState } from '@antibody/domain';
 import {
   applyLearnedTemplate,
   asLearnedTemplate,
@@ -81,7 +81,7 @@ export class PatchDecisionError extends Error {
  * incident, are ignored with the reason.
  */
 export function decidePatch(command: PatchCommand, state: IncidentState): PatchDecision {
-  const round = state.rounds.find((r): r is Round & { diagnosis: Recorded<'DiagnosisMade'> } => r.diagnosis?.eventId === command.diagnosisId && r.diagnosis.type === 'DiagnosisMade');
+  const round = state.rounds.find((r): r is Round & { diagnosis: RecordedEvent<'DiagnosisMade'> } => r.diagnosis?.eventId === command.diagnosisId && r.diagnosis.type === 'DiagnosisMade');
   if (!round) throw new PatchDecisionError(`DiagnosisMade ${command.diagnosisId} is not in the incident's stream`);
   if (round !== currentRound(state)) return ignore(`diagnosis ${command.diagnosisId} is superseded by a newer round`);
   if (round.patchIds.length > 0 || round.patchFailed) return ignore(`diagnosis ${command.diagnosisId} is already answered`);
