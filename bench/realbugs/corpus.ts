@@ -49,7 +49,7 @@ export const bugSchema = z
         type: z.string().min(1),
         /** The exact message on Node.js 20. */
         message: z.string().min(1),
-        /** The innermost frame in the package's own code (not node_modules) when the trigger runs at the parent. */
+        /** The innermost frame in the package's own code (not node_modules) when the trigger runs at the parent; a `*` in the file stands for a content hash in a bundle's file name. */
         frame: locationSchema,
         /** For built packages: the source line that frame was compiled from (null when not built). */
         source: locationSchema.nullable(),

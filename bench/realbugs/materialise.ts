@@ -105,7 +105,9 @@ function prepare(bug: Bug, side: 'parent' | 'fix', fresh: boolean, parentDir?: s
   const commit = side === 'parent' ? bug.parentCommit : bug.fixCommit;
   const dir = join(ROOT, bug.id, side);
   const stamp = join(dir, '.realbugs-ready');
-  if (!fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === commit) return { dir, install: 'ready (previous run)', build: 'ready (previous run)' };
+  // A checkout is reused only when it was prepared from the same commit with the same commands.
+  const recipe = JSON.stringify({ commit, install: bug.commands.install, build: bug.commands.build });
+  if (!fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === recipe) return { dir, install: 'ready (previous run)', build: 'ready (previous run)' };
   log(`${bug.id}: ${side} ${commit.slice(0, 10)}: checkout`);
   checkout(bug, commit, dir);
   let install: string;
@@ -126,7 +128,7 @@ function prepare(bug: Bug, side: 'parent' | 'fix', fresh: boolean, parentDir?: s
     if (!result.ok) return { dir, install, build: 'failed', error: `build failed: ${result.output.slice(-2000)}` };
     build = 'ok';
   }
-  writeFileSync(stamp, commit);
+  writeFileSync(stamp, recipe);
   return { dir, install, build };
 }
 
@@ -167,6 +169,13 @@ export function packageFrame(stack: string, checkoutDir: string): string | undef
   return undefined;
 }
 
+/** `file:line` against the recorded frame; a `*` in the recorded file stands for one path segment's part (content-hashed bundle names). */
+export function frameMatches(frame: string | undefined, bug: Bug): boolean {
+  if (!frame) return false;
+  const escaped = bug.crash.frame.file.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('[^/]*')}:${bug.crash.frame.line}$`).test(frame);
+}
+
 function describe(result: TriggerResult): string {
   if (result.outcome === 'threw') return `${result.type}: ${result.message}`;
   if (result.outcome === 'returned') return `returned (exit ${result.exitCode})`;
@@ -197,7 +206,7 @@ function verify(bug: Bug, fresh: boolean): Verification {
   if (parentTrigger.outcome !== 'threw') return done(false, `parent: the trigger did not throw (${describe(parentTrigger)})`, parent, fix);
   if (parentTrigger.type !== bug.crash.type || parentTrigger.message !== bug.crash.message)
     return done(false, `parent: threw ${describe(parentTrigger)}, recorded ${bug.crash.type}: ${bug.crash.message}`, parent, fix);
-  if (frame !== expectedFrame) return done(false, `parent: thrown at ${frame ?? '(no package frame)'}, recorded ${expectedFrame}`, parent, fix);
+  if (!frameMatches(frame, bug)) return done(false, `parent: thrown at ${frame ?? '(no package frame)'}, recorded ${expectedFrame}`, parent, fix);
   if (fixTrigger.outcome !== 'returned' || fixTrigger.exitCode !== 0) return done(false, `fix: the trigger ${describe(fixTrigger)}`, parent, fix);
   return done(true, `parent throws ${bug.crash.type} at ${expectedFrame}; fix returns`, parent, fix);
 }
