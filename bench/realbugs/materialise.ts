@@ -214,11 +214,16 @@ function verify(bug: Bug, fresh: boolean): Verification {
 function markdown(results: Verification[], bugs: Bug[]): string {
   const byId = new Map(bugs.map((b) => [b.id, b]));
   const ok = results.filter((r) => r.verified).length;
+  const all = results.flatMap((r) => [r.parent, r.fix]).filter((side): side is Side => side !== undefined);
+  const sides = all.length;
+  const prepared = all.filter((side) => !side.install.startsWith('ready')).length;
   const lines = [
     '# Real-bug corpus: verification',
     '',
     `Run by \`bench/realbugs/materialise.ts\` on ${new Date().toISOString().slice(0, 10)} with Node.js ${process.version} (${process.platform}/${process.arch}):`,
     `${ok} of ${results.length} bugs verified (the trigger throws the recorded exception from the recorded frame at the parent commit, and returns at the fix commit).`,
+    '',
+    `Checkouts prepared in this run: ${prepared} of ${sides}; the others were reused from an earlier run of this script (stamped ready for the same commit, install and build commands; \`--fresh\` redoes them).`,
     '',
     '| id | package | lang | module | built | runner | parent | fix | outcome |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
