@@ -21,6 +21,9 @@ const prices = z
   })
   .pipe(z.record(z.string(), z.object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })));
 
+const tierUrl = url.optional();
+const tierText = z.string().min(1).optional();
+
 /**
  * Environment settings of the diagnosis/patching LLM tiers, to `.extend()` a service's config
  * schema with. Per tier (`SMALL`, `LARGE`, `STRONGEST`): `ANTIBODY_LLM_<TIER>_BASE_URL`,
@@ -29,16 +32,15 @@ const prices = z
  * (default 1200). `ANTIBODY_GIT_CACHE`: where remote repositories are mirrored.
  */
 export const llmConfigShape = {
-  ...Object.fromEntries(
-    TIERS.flatMap((t) => {
-      const p = `ANTIBODY_LLM_${t.toUpperCase()}`;
-      return [
-        [`${p}_BASE_URL`, url.optional()],
-        [`${p}_API_KEY`, z.string().min(1).optional()],
-        [`${p}_MODEL`, z.string().min(1).optional()],
-      ];
-    }),
-  ),
+  ANTIBODY_LLM_SMALL_BASE_URL: tierUrl,
+  ANTIBODY_LLM_SMALL_API_KEY: tierText,
+  ANTIBODY_LLM_SMALL_MODEL: tierText,
+  ANTIBODY_LLM_LARGE_BASE_URL: tierUrl,
+  ANTIBODY_LLM_LARGE_API_KEY: tierText,
+  ANTIBODY_LLM_LARGE_MODEL: tierText,
+  ANTIBODY_LLM_STRONGEST_BASE_URL: tierUrl,
+  ANTIBODY_LLM_STRONGEST_API_KEY: tierText,
+  ANTIBODY_LLM_STRONGEST_MODEL: tierText,
   ANTIBODY_LLM_PRICES: prices.optional(),
   ANTIBODY_LLM_MAX_OUTPUT_TOKENS: z
     .string()
@@ -47,24 +49,30 @@ export const llmConfigShape = {
     .pipe(z.number().int().positive().max(32_000))
     .optional(),
   ANTIBODY_GIT_CACHE: z.string().min(1).optional(),
-} as Record<string, z.ZodType>;
+};
 
 /** The validated LLM-related settings. */
-export type LlmConfig = Record<string, unknown>;
+export type LlmConfig = z.infer<z.ZodObject<typeof llmConfigShape>>;
+
+/** The three settings of each tier, by tier. */
+const TIER_KEYS = {
+  small: { baseUrl: 'ANTIBODY_LLM_SMALL_BASE_URL', apiKey: 'ANTIBODY_LLM_SMALL_API_KEY', model: 'ANTIBODY_LLM_SMALL_MODEL' },
+  large: { baseUrl: 'ANTIBODY_LLM_LARGE_BASE_URL', apiKey: 'ANTIBODY_LLM_LARGE_API_KEY', model: 'ANTIBODY_LLM_LARGE_MODEL' },
+  strongest: { baseUrl: 'ANTIBODY_LLM_STRONGEST_BASE_URL', apiKey: 'ANTIBODY_LLM_STRONGEST_API_KEY', model: 'ANTIBODY_LLM_STRONGEST_MODEL' },
+} as const satisfies Record<TierName, Record<keyof TierConfig, keyof LlmConfig>>;
 
 /**
  * Cross-field checks for {@link llmConfigShape}: a tier is all-or-nothing, and every configured
  * model has a price. Use as `.superRefine(checkLlmConfig)`.
  */
 export function checkLlmConfig(config: LlmConfig, ctx: z.RefinementCtx): void {
-  const table = (config['ANTIBODY_LLM_PRICES'] ?? {}) as PriceTable;
+  const table = config.ANTIBODY_LLM_PRICES ?? {};
   for (const t of TIERS) {
-    const p = `ANTIBODY_LLM_${t.toUpperCase()}`;
-    const parts = ['BASE_URL', 'API_KEY', 'MODEL'].map((k) => config[`${p}_${k}`]);
-    const set = parts.filter((v) => v !== undefined).length;
-    if (set > 0 && set < 3) ctx.addIssue({ code: 'custom', path: [`${p}_MODEL`], message: `${p}_BASE_URL, ${p}_API_KEY and ${p}_MODEL must be set together` });
-    const model = config[`${p}_MODEL`];
-    if (set === 3 && typeof model === 'string' && !table[model]) {
+    const keys = TIER_KEYS[t];
+    const set = [keys.baseUrl, keys.apiKey, keys.model].filter((k) => config[k] !== undefined).length;
+    if (set > 0 && set < 3) ctx.addIssue({ code: 'custom', path: [keys.model], message: `${keys.baseUrl}, ${keys.apiKey} and ${keys.model} must be set together` });
+    const model = config[keys.model];
+    if (set === 3 && model !== undefined && !table[model]) {
       ctx.addIssue({ code: 'custom', path: ['ANTIBODY_LLM_PRICES'], message: `must price model ${model} (tier ${t})` });
     }
   }
@@ -74,12 +82,12 @@ export function checkLlmConfig(config: LlmConfig, ctx: z.RefinementCtx): void {
 export function llmSettingsFrom(config: LlmConfig): LlmSettings {
   const tiers: Partial<Record<TierName, TierConfig>> = {};
   for (const t of TIERS) {
-    const p = `ANTIBODY_LLM_${t.toUpperCase()}`;
-    const baseUrl = config[`${p}_BASE_URL`];
-    const apiKey = config[`${p}_API_KEY`];
-    const model = config[`${p}_MODEL`];
-    if (typeof baseUrl === 'string' && typeof apiKey === 'string' && typeof model === 'string') tiers[t] = { baseUrl, apiKey, model };
+    const keys = TIER_KEYS[t];
+    const baseUrl = config[keys.baseUrl];
+    const apiKey = config[keys.apiKey];
+    const model = config[keys.model];
+    if (baseUrl !== undefined && apiKey !== undefined && model !== undefined) tiers[t] = { baseUrl, apiKey, model };
   }
-  const maxOutputTokens = config['ANTIBODY_LLM_MAX_OUTPUT_TOKENS'];
-  return { tiers, prices: (config['ANTIBODY_LLM_PRICES'] ?? {}) as PriceTable, maxOutputTokens: typeof maxOutputTokens === 'number' ? maxOutputTokens : 1200 };
+  const prices: PriceTable = config.ANTIBODY_LLM_PRICES ?? {};
+  return { tiers, prices, maxOutputTokens: config.ANTIBODY_LLM_MAX_OUTPUT_TOKENS ?? 1200 };
 }

@@ -90,12 +90,12 @@ describe('model output', () => {
 });
 
 describe('LLM settings from the environment', () => {
-  const schema = z.object(llmConfigShape).superRefine((c, ctx) => checkLlmConfig(c as Record<string, unknown>, ctx));
+  const schema = z.object(llmConfigShape).superRefine(checkLlmConfig);
 
   it('builds tiers from complete settings', () => {
     const config = schema.parse({ ANTIBODY_LLM_SMALL_BASE_URL: 'https://api.example.com/v1', ANTIBODY_LLM_SMALL_API_KEY: 'k', ANTIBODY_LLM_SMALL_MODEL: 'm', ANTIBODY_LLM_PRICES: '{"m":{"inputPerMTok":1,"outputPerMTok":2}}' });
-    expect(llmSettingsFrom(config as Record<string, unknown>)).toMatchObject({ tiers: { small: { model: 'm' } }, maxOutputTokens: 1200 });
-    expect(llmSettingsFrom(schema.parse({}) as Record<string, unknown>).tiers).toEqual({});
+    expect(llmSettingsFrom(config)).toMatchObject({ tiers: { small: { model: 'm' } }, maxOutputTokens: 1200 });
+    expect(llmSettingsFrom(schema.parse({})).tiers).toEqual({});
   });
 
   it('rejects a half-configured tier, an unpriced model and bad values, naming the variable', () => {

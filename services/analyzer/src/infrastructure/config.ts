@@ -1,4 +1,4 @@
-import { baseServiceConfigSchema, type BaseServiceConfig } from '@antibody/platform';
+import { baseServiceConfigSchema } from '@antibody/platform';
 import { checkLlmConfig, llmConfigShape } from '@antibody/fix-kit';
 import { z } from 'zod';
 
@@ -11,7 +11,7 @@ export const DEFAULT_MAX_ROLLBACK_ROUNDS = 3;
  * fix was rolled back before it is escalated to a person (default 3; 0 escalates at the first
  * rollback). See docs/diagnosis-and-patching.md.
  */
-export type AnalyzerConfig = BaseServiceConfig & Record<string, unknown> & { ANTIBODY_MAX_ROLLBACK_ROUNDS: number };
+export type AnalyzerConfig = z.infer<typeof analyzerConfigSchema>;
 
 export const analyzerConfigSchema = baseServiceConfigSchema
   .extend({
@@ -23,4 +23,4 @@ export const analyzerConfigSchema = baseServiceConfigSchema
       .pipe(z.number().int().max(100))
       .default(DEFAULT_MAX_ROLLBACK_ROUNDS),
   })
-  .superRefine((config, ctx) => checkLlmConfig(config as Record<string, unknown>, ctx)) as unknown as z.ZodType<AnalyzerConfig>;
+  .superRefine(checkLlmConfig);

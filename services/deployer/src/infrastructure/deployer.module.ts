@@ -33,8 +33,8 @@ export interface DeployerModuleOptions {
  */
 @Module({})
 export class DeployerModule {
-  static forRoot(platform: PlatformModuleOptions, options: DeployerModuleOptions = {}): DynamicModule {
-    const config = platform.config as unknown as DeployerConfig;
+  static forRoot(platform: PlatformModuleOptions<DeployerConfig>, options: DeployerModuleOptions = {}): DynamicModule {
+    const { config } = platform;
     const settings: DeployerSettings = {
       judge: validateJudgeConfig({
         ...DEFAULT_JUDGE_CONFIG,

@@ -1,10 +1,8 @@
-import { baseServiceConfigSchema, type BaseServiceConfig } from '@antibody/platform';
+import { baseServiceConfigSchema } from '@antibody/platform';
 import { checkLlmConfig, llmConfigShape } from '@antibody/fix-kit';
 import type { z } from 'zod';
 
-/** antibody-patcher's settings: the platform's plus the LLM tiers and the git cache (see docs/diagnosis-and-patching.md). */
-export type PatcherConfig = BaseServiceConfig & Record<string, unknown>;
+export const patcherConfigSchema = baseServiceConfigSchema.extend(llmConfigShape).superRefine(checkLlmConfig);
 
-export const patcherConfigSchema = baseServiceConfigSchema
-  .extend(llmConfigShape)
-  .superRefine((config, ctx) => checkLlmConfig(config as Record<string, unknown>, ctx)) as unknown as z.ZodType<PatcherConfig>;
+/** antibody-patcher's settings: the platform's plus the LLM tiers and the git cache (see docs/diagnosis-and-patching.md). */
+export type PatcherConfig = z.infer<typeof patcherConfigSchema>;
