@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendEvents, ignore, type Fold, type RecordedEvent } from '@antibody/contracts';
+import { appendEvents, ignore, type AntibodyEvent, type Fold, type RecordedEvent } from '@antibody/contracts';
 import { appendTraced, handleCommand } from '@antibody/bus';
 import { WrongExpectedVersionError, type ExpectedVersion } from '@antibody/event-store';
 import { createTestStore, type TestStore } from '@antibody/testing';
@@ -23,7 +23,9 @@ describe('handleCommand (Postgres)', () => {
   });
 
   const streamId = () => `incident-${randomUUID()}`;
-  const appender = (id: string, seen: ExpectedVersion[]) => (events: readonly import('@antibody/contracts').AntibodyEvent[], expectedVersion: ExpectedVersion) => {
+  /** Another writer's append to the stream. */
+  const record = (id: string, event: AntibodyEvent) => appendTraced(t.store, id, [event], { producer, correlationId: id, causationId: null });
+  const appender = (id: string, seen: ExpectedVersion[]) => (events: readonly AntibodyEvent[], expectedVersion: ExpectedVersion) => {
     seen.push(expectedVersion);
     return appendTraced(t.store, id, events, { producer, correlationId: id, causationId: null, expectedVersion });
   };
@@ -39,7 +41,7 @@ describe('handleCommand (Postgres)', () => {
 
   it('names why nothing was appended', async () => {
     const id = streamId();
-    await appendTraced(t.store, id, [{ type: 'IncidentEscalated', data: { reason: 'earlier', step: 'diagnosis' } }], { producer, correlationId: id, causationId: null });
+    await record(id, { type: 'IncidentEscalated', data: { reason: 'earlier', step: 'diagnosis' } });
     const outcome = await handleCommand({ store: t.store, streamId: id, fold: escalations, append: appender(id, []) }, (count) => (count === 0 ? escalate('x') : ignore('already escalated')));
     expect(outcome).toEqual({ kind: 'ignored', because: 'already escalated', attempts: 1 });
     expect((await t.store.readStream(id)).currentVersion).toBe(0);
@@ -47,13 +49,13 @@ describe('handleCommand (Postgres)', () => {
 
   it('given another writer appends between the read and the append, decides again on the new state', async () => {
     const id = streamId();
-    await appendTraced(t.store, id, [{ type: 'DiagnosisFailed', data: { reason: 'no rule' } }], { producer, correlationId: id, causationId: null });
+    await record(id, { type: 'DiagnosisFailed', data: { reason: 'no rule' } });
     const seen: ExpectedVersion[] = [];
     let decisions = 0;
     const outcome = await handleCommand({ store: t.store, streamId: id, fold: escalations, append: appender(id, seen) }, async (count) => {
       decisions++;
       // The first time, a concurrent handler escalates the incident after our read.
-      if (decisions === 1) await appendTraced(t.store, id, [{ type: 'IncidentEscalated', data: { reason: 'concurrent', step: 'diagnosis' } }], { producer, correlationId: id, causationId: null });
+      if (decisions === 1) await record(id, { type: 'IncidentEscalated', data: { reason: 'concurrent', step: 'diagnosis' } });
       return count === 0 ? escalate('mine') : ignore('already escalated');
     });
     expect(seen).toEqual([0]);
@@ -64,12 +66,12 @@ describe('handleCommand (Postgres)', () => {
 
   it('appends at the new version when the new state still calls for it', async () => {
     const id = streamId();
-    await appendTraced(t.store, id, [{ type: 'DiagnosisFailed', data: { reason: 'no rule' } }], { producer, correlationId: id, causationId: null });
+    await record(id, { type: 'DiagnosisFailed', data: { reason: 'no rule' } });
     const seen: ExpectedVersion[] = [];
     let decisions = 0;
     const outcome = await handleCommand({ store: t.store, streamId: id, fold: escalations, append: appender(id, seen) }, async (count) => {
       decisions++;
-      if (decisions === 1) await appendTraced(t.store, id, [{ type: 'OccurrencesCounted', data: { bucketStart: new Date().toISOString(), bucketSeconds: 60, count: 3 } }], { producer, correlationId: id, causationId: null });
+      if (decisions === 1) await record(id, { type: 'OccurrencesCounted', data: { bucketStart: new Date().toISOString(), bucketSeconds: 60, count: 3 } });
       return count === 0 ? escalate('mine') : ignore('already escalated');
     });
     expect(seen).toEqual([0, 1]);
@@ -79,9 +81,9 @@ describe('handleCommand (Postgres)', () => {
 
   it('gives up with the version conflict after maxAttempts', async () => {
     const id = streamId();
-    await appendTraced(t.store, id, [{ type: 'DiagnosisFailed', data: { reason: 'no rule' } }], { producer, correlationId: id, causationId: null });
+    await record(id, { type: 'DiagnosisFailed', data: { reason: 'no rule' } });
     const busy = async () => {
-      await appendTraced(t.store, id, [{ type: 'OccurrencesCounted', data: { bucketStart: new Date().toISOString(), bucketSeconds: 60, count: 1 } }], { producer, correlationId: id, causationId: null });
+      await record(id, { type: 'OccurrencesCounted', data: { bucketStart: new Date().toISOString(), bucketSeconds: 60, count: 1 } });
       return escalate('never');
     };
     await expect(handleCommand({ store: t.store, streamId: id, fold: escalations, append: appender(id, []), maxAttempts: 3 }, busy)).rejects.toBeInstanceOf(WrongExpectedVersionError);
