@@ -1,7 +1,7 @@
-import type { EventStore, StoredEvent, Subscription } from '@antibody/event-store';
+import type { EventStore, Subscription } from '@antibody/event-store';
 import { quoteSchema, subscribe } from '@antibody/event-store';
 import type { Pool, PoolClient } from 'pg';
-import { incidentIdSchema, parseEventData, patternIdSchema } from '@antibody/contracts';
+import { incidentIdSchema, patternIdSchema, type RecordedEvent } from '@antibody/contracts';
 import type { PatternState } from '@antibody/domain';
 
 /** The ledger's subscription name: one instance processes, the others (any service running it) stand by. */
@@ -42,16 +42,16 @@ export async function migrateFixLedger(pool: Pool, schema: string): Promise<void
 }
 
 /** Applies a batch of events to the ledger tables inside the subscription's transaction. Idempotent per event. */
-async function apply(client: PoolClient, s: string, events: readonly StoredEvent[]): Promise<void> {
+async function apply(client: PoolClient, s: string, events: readonly RecordedEvent[]): Promise<void> {
   for (const e of events) {
     switch (e.type) {
       case 'IncidentOpened': {
-        const d = parseEventData('IncidentOpened', e.schemaVersion, e.data);
+        const d = e.data;
         await client.query(`INSERT INTO ${s}.fixkit_incident_services (stream_id, service) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [e.streamId, d.service]);
         break;
       }
       case 'LlmCallMetered': {
-        const d = parseEventData('LlmCallMetered', e.schemaVersion, e.data);
+        const d = e.data;
         const day = e.recordedAt.slice(0, 10);
         await client.query(
           `INSERT INTO ${s}.fixkit_llm_spend (event_id, stream_id, service, day, month, cost_usd)
@@ -61,7 +61,7 @@ async function apply(client: PoolClient, s: string, events: readonly StoredEvent
         break;
       }
       case 'PatternLearned': {
-        const d = parseEventData('PatternLearned', e.schemaVersion, e.data);
+        const d = e.data;
         await client.query(
           `INSERT INTO ${s}.fixkit_patterns (pattern_id, error_class, template, source, incident_id, estimate, uses, successes, failures, retired)
            VALUES ($1, $2, $3, $4, $5, 1, 0, 0, 0, false) ON CONFLICT DO NOTHING`,
@@ -70,7 +70,7 @@ async function apply(client: PoolClient, s: string, events: readonly StoredEvent
         break;
       }
       case 'PatternOutcomeRecorded': {
-        const d = parseEventData('PatternOutcomeRecorded', e.schemaVersion, e.data);
+        const d = e.data;
         await client.query(
           `UPDATE ${s}.fixkit_patterns SET uses = uses + 1, successes = successes + $2, failures = failures + $3, estimate = $4 WHERE pattern_id = $1`,
           [d.patternId, d.success ? 1 : 0, d.success ? 0 : 1, d.successEstimate],
@@ -78,7 +78,7 @@ async function apply(client: PoolClient, s: string, events: readonly StoredEvent
         break;
       }
       case 'PatternRetired': {
-        const d = parseEventData('PatternRetired', e.schemaVersion, e.data);
+        const d = e.data;
         await client.query(`UPDATE ${s}.fixkit_patterns SET retired = true, retired_reason = $2 WHERE pattern_id = $1`, [d.patternId, d.reason]);
         break;
       }
