@@ -13,7 +13,7 @@ describe('violationsInOutput', () => {
 
 describe('risksOfDiff', () => {
   it('finds added environment, process and network access, with file and line', () => {
-    const diff = ['+++ b/src/a.js', '+const t = process.env.TOKEN;', '-const u = process.env.OLD;', '+const cp = require("child_process");', "+require('net').connect(1)", ' unchanged'].join('\n');
+    const diff = ['--- a/src/a.js', '+++ b/src/a.js', '@@ -1,2 +1,4 @@', '+const t = process.env.TOKEN;', '-const u = process.env.OLD;', '+const cp = require("child_process");', "+require('net').connect(1)", ' unchanged', ''].join('\n');
     expect(risksOfDiff(diff)).toEqual([
       { file: 'src/a.js', line: 'const t = process.env.TOKEN;', risk: 'reads environment variables' },
       { file: 'src/a.js', line: 'const cp = require("child_process");', risk: 'starts processes (child_process)' },

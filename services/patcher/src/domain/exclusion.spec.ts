@@ -29,6 +29,13 @@ describe('recognising a fix that already failed in production', () => {
     expect(changeKey(unifiedDiff('src/other.js', BEFORE, GUARD))).not.toBe(changeKey(a));
   });
 
+  it('given the same edit written by git (diff --git header, index line), then it is the same change; a diff that cannot be read has a key of its own', () => {
+    const a = unifiedDiff('src/total.js', BEFORE, GUARD);
+    const git = `diff --git a/src/total.js b/src/total.js\nindex 1234567..89abcde 100644\n${a}`;
+    expect(changeKey(git)).toBe(changeKey(a));
+    expect(changeKey('--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-a\nstray\n+b\n')).toMatch(/^unreadable /);
+  });
+
   it('given candidates and a rolled-back patch, then the candidate repeating it is dropped and the next-ranked ones are kept in order', () => {
     const guard = proposal(unifiedDiff('src/total.js', BEFORE, GUARD));
     const initial = proposal(unifiedDiff('src/total.js', BEFORE, INITIAL), 'input-validation');

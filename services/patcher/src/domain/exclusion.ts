@@ -1,29 +1,31 @@
 import type { FailedFix, RejectedFix } from '@antibody/domain';
+import { readDiff } from '@antibody/fix-kit';
 import type { Proposal } from './patching';
 
 /**
  * The change a unified diff makes, independent of how it was written down: the files, and in
  * each hunk its context, removed and added lines with runs of whitespace collapsed. Hunk line
  * numbers, file banners and "no newline" markers are dropped, so the same edit proposed again
- * (under a new id, or against a commit where the lines moved) has the same key.
+ * (under a new id, or against a commit where the lines moved) has the same key. The diff is read
+ * with fix-kit's `readDiff` (parsePatch); one it cannot read is keyed by its whitespace-collapsed text.
  */
 export function changeKey(diff: string): string {
+  const text = diff.replace(/\r\n?/g, '\n');
+  const read = readDiff(text);
+  if (read.kind === 'unreadable') return `unreadable ${text.replace(/\s+/g, ' ').trim()}`;
   const out: string[] = [];
-  for (const raw of diff.replace(/\r\n?/g, '\n').split('\n')) {
-    if (raw.startsWith('+++ ')) {
-      out.push(`file ${raw.slice(4).split('\t')[0]!.trim().replace(/^b\//, '')}`);
-      continue;
-    }
-    if (raw.startsWith('--- ') || raw.startsWith('Index: ') || raw.startsWith('===') || raw.startsWith('\\')) continue;
-    if (raw.startsWith('@@')) {
+  for (const file of read.files) {
+    out.push(`file ${file.newPath ?? file.oldPath}`);
+    for (const hunk of file.hunks) {
       out.push('@@');
-      continue;
+      for (const line of hunk.lines) {
+        const kind = line[0];
+        if (kind !== ' ' && kind !== '+' && kind !== '-') continue;
+        const content = line.slice(1).replace(/\s+/g, ' ').trim();
+        if (kind === ' ' && content === '') continue;
+        out.push(`${kind}${content}`);
+      }
     }
-    const kind = raw[0];
-    if (kind !== ' ' && kind !== '+' && kind !== '-') continue;
-    const text = raw.slice(1).replace(/\s+/g, ' ').trim();
-    if (kind === ' ' && text === '') continue;
-    out.push(`${kind}${text}`);
   }
   return out.join('\n');
 }

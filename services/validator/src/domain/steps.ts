@@ -4,7 +4,7 @@
  * summaries; the order of the steps is `validatePatch`'s.
  */
 import type { EventData, PatchId } from '@antibody/contracts';
-import { checkPaths, filesOfDiff, type PathPolicy } from './paths';
+import { checkPaths, readDiff, type PathPolicy } from '@antibody/fix-kit';
 import { additionDiff, type GeneratedReproduction, type NoReproduction } from './reproduction';
 import type { TestStatus } from './test-results';
 import { mergeRuns, type ReproductionOutcome, type RunSummary, type TestEvidence, type Verdict } from './verdict';
@@ -30,11 +30,16 @@ export function isRejection<T extends object>(outcome: T | Rejection): outcome i
   return 'kind' in outcome && outcome.kind === 'rejected';
 }
 
-/** Policy: the diff must name a file, and every file must be one the service's policy lets a patch change. */
+/**
+ * Policy: the diff must be readable and name a file, and every file it names (old and new names of
+ * renames both) must be one the service's policy lets a patch change (fix-kit's one glob dialect).
+ */
 export function decidePolicy(diff: string, policy: PathPolicy): Rejection | undefined {
-  const files = filesOfDiff(diff);
-  if (files.paths.length === 0) return rejectedAt('apply', 'The diff names no file to change.');
-  const violations = checkPaths(files.paths, policy).map((v) => `${v.path} ${v.reason}`);
+  const read = readDiff(diff);
+  if (read.kind === 'unreadable') return rejectedAt('apply', `The diff cannot be read (${read.problem}).`);
+  const paths = [...new Set(read.files.flatMap((f) => [f.oldPath, f.newPath].filter((p): p is string => p !== undefined)))];
+  if (paths.length === 0) return rejectedAt('apply', 'The diff names no file to change.');
+  const violations = checkPaths(paths, policy).map((v) => `${v.path} ${v.reason}`);
   if (violations.length > 0) return rejectedAt('policy', `The patch touches paths the service's policy forbids: ${violations.join('; ')}.`, violations);
   return undefined;
 }

@@ -2,6 +2,7 @@
  * Naming what the sandbox stopped. The sandbox contains a patch whatever it does; these functions
  * only turn its traces into reasons a person can read. Pure.
  */
+import { readDiff } from '@antibody/fix-kit';
 
 const OUTPUT_SIGNS: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
   [/\b(ENETUNREACH|ECONNREFUSED|EAI_AGAIN|ENOTFOUND)\b(?: ([^\s'"]+))?/, (m) => `network access was blocked by the sandbox (${m[1]}${m[2] ? ` ${m[2]}` : ''})`],
@@ -48,20 +49,21 @@ export interface PatchRisk {
 
 /**
  * Capabilities a patch adds that a bug fix rarely needs: reading the environment, starting
- * processes, opening network connections. Looks at added lines only. This is evidence for the
+ * processes, opening network connections. Looks at added lines only (read with fix-kit's
+ * `readDiff`; an unreadable diff has none, and is rejected at the policy step anyway). This is evidence for the
  * reason, not the containment: the sandbox blocks these whatever the scan finds.
  */
 export function risksOfDiff(diff: string): PatchRisk[] {
+  const read = readDiff(diff);
+  if (read.kind === 'unreadable') return [];
   const risks: PatchRisk[] = [];
-  let file = '';
-  for (const line of diff.split('\n')) {
-    if (line.startsWith('+++ ')) {
-      file = line.slice(4).replace(/^b\//, '').split('\t')[0] ?? '';
-      continue;
-    }
-    if (!line.startsWith('+') || line.startsWith('+++')) continue;
-    for (const [pattern, risk] of RISKY_ADDITIONS) {
-      if (pattern.test(line)) risks.push({ file, line: line.slice(1).trim().slice(0, 160), risk });
+  for (const file of read.files) {
+    const path = file.newPath ?? file.oldPath ?? '';
+    for (const line of file.hunks.flatMap((h) => h.lines)) {
+      if (!line.startsWith('+')) continue;
+      for (const [pattern, risk] of RISKY_ADDITIONS) {
+        if (pattern.test(line)) risks.push({ file: path, line: line.slice(1).trim().slice(0, 160), risk });
+      }
     }
   }
   return risks;
