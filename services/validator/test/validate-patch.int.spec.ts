@@ -106,6 +106,19 @@ describe('validatePatch on real repositories', () => {
     expect(stderr).toContain('antibody: no validation logs for patch');
   });
 
+  it('records each step\'s own sandbox limits: the install\'s host network and time limit are not shown as the test runs\'', async () => {
+    const repo = shop();
+    const base = request(repo, repo.diff({ 'src/cart.js': cartWith(FIX) }), { failure: undefined });
+    const verdict = await validate({ ...base, service: { ...base.service, commands: { install: 'true', test: 'node --test' } } });
+    expect(verdict.type).toBe('PatchValidated');
+    const sandbox = verdict.data.sandbox!;
+    const network = detectIsolation().mode === 'namespaces' ? 'loopback-only' : 'host';
+    expect(sandbox).toMatchObject({ network, limits: expect.arrayContaining(['timeout 30s']) });
+    expect(sandbox.steps?.map((s) => s.step)).toEqual(['install', 'test:baseline', 'test:patched']);
+    expect(sandbox.steps?.[0]).toMatchObject({ step: 'install', network: 'host', limits: expect.arrayContaining(['timeout 60s']) });
+    expect(sandbox.steps?.[2]).toMatchObject({ step: 'test:patched', network, limits: expect.arrayContaining(['timeout 30s']) });
+  });
+
   it('rejects a patch that breaks another test, naming that test', async () => {
     const repo = shop();
     const broken = cartWith(FIX).replace('return items.length;', 'return items.length + 1;');

@@ -185,12 +185,24 @@ const validationLog = z.object({
   truncated: z.boolean(),
 });
 
-/** What the sandbox enforced for this validation (it depends on the host's privileges). */
-const validationSandbox = z.object({
+const sandboxEnforcement = {
   network: z.enum(['none', 'loopback-only', 'host']),
   writes: z.enum(['worktree-and-temp', 'unrestricted']),
   user: z.enum(['unprivileged', 'same-as-validator']),
   limits: z.array(text).describe('Limits in force, e.g. `timeout 600s`, `address-space 2GiB`, `processes 256`.'),
+};
+
+/**
+ * What the sandbox enforced for this validation (it depends on the host's privileges). The
+ * top-level fields are the test runs' (the runs that judge the patch); `steps` lists each step's
+ * own, since the install step gets the host's network and a longer time limit.
+ */
+const validationSandbox = z.object({
+  ...sandboxEnforcement,
+  steps: z
+    .array(z.object({ step: text.describe('The step, as in `logs`: `install`, `build:baseline`, `test:patched`, …'), ...sandboxEnforcement }))
+    .optional()
+    .describe('What was enforced for each step that ran, in order (absent in verdicts recorded before it existed).'),
 });
 
 export const patchValidated = z.object({

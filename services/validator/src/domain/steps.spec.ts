@@ -1,4 +1,4 @@
-import { decideInstall, decidePatchedBuild, decidePolicy, reproductionOutcome, rerunPatchedTests, rerunReproduction, stillSuspect, REPRODUCTION_DID_NOT_RUN } from './steps';
+import { decideInstall, decidePatchedBuild, decidePolicy, reproductionOutcome, rerunPatchedTests, rerunReproduction, sandboxRecord, stillSuspect, REPRODUCTION_DID_NOT_RUN } from './steps';
 import type { GeneratedReproduction } from './reproduction';
 import type { TestStatus } from './test-results';
 import type { RunSummary } from './verdict';
@@ -96,5 +96,34 @@ describe('reproduction', () => {
     expect(rerunReproduction([{ status: 'failed' }], { status: 'passed' }, 2)).toBe(false);
     expect(reproductionOutcome(generated, failedOnBaseline, [{ status: 'failed', message: 'still' }, { status: 'passed' }])).toMatchObject({ patched: 'flaky', patchedMessage: 'still' });
     expect(reproductionOutcome(generated, failedOnBaseline, [REPRODUCTION_DID_NOT_RUN])).toMatchObject({ patched: 'failed', patchedMessage: 'the reproduction did not run with the patch' });
+  });
+});
+
+describe('the sandbox record', () => {
+  const install = { network: 'host', writes: 'worktree-and-temp', user: 'unprivileged', limits: ['timeout 900s', 'processes 256'] } as const;
+  const tests = { network: 'loopback-only', writes: 'worktree-and-temp', user: 'unprivileged', limits: ['timeout 600s', 'processes 256'] } as const;
+
+  it('given an install with the host network and longer limits, then the top shows the test runs\' limits and each step its own', () => {
+    const record = sandboxRecord([
+      { step: 'install', enforced: install },
+      { step: 'build:baseline', enforced: tests },
+      { step: 'test:baseline', enforced: tests },
+      { step: 'test:patched', enforced: tests },
+    ]);
+    expect(record).toEqual({
+      ...tests,
+      steps: [
+        { step: 'install', ...install },
+        { step: 'build:baseline', ...tests },
+        { step: 'test:baseline', ...tests },
+        { step: 'test:patched', ...tests },
+      ],
+    });
+  });
+
+  it('given a validation stopped at install, then the record is the install\'s, which is what ran; before any run, none', () => {
+    expect(sandboxRecord([{ step: 'install', enforced: install }])).toEqual({ ...install, steps: [{ step: 'install', ...install }] });
+    expect(sandboxRecord([{ step: 'install', enforced: install }, { step: 'build:baseline', enforced: tests }])).toMatchObject({ network: 'loopback-only' });
+    expect(sandboxRecord([])).toBeUndefined();
   });
 });

@@ -165,6 +165,32 @@ export function excerptOf(step: string, exitCode: number | null, output: string)
 /** What every verdict carries besides the decision: where the logs are, excerpts, the commit, the sandbox, the duration. */
 export type ValidationEvidence = Pick<EventData<'PatchValidated'>, 'logsRef' | 'logs' | 'commit' | 'sandbox' | 'durationMs'>;
 
+/** What the sandbox enforced, as a verdict records it. */
+export type SandboxRecord = NonNullable<EventData<'PatchValidated'>['sandbox']>;
+
+/** What the sandbox enforced for one run. */
+export type Enforcement = Omit<SandboxRecord, 'steps' | 'limits'> & { readonly limits: readonly string[] };
+
+/**
+ * The verdict's sandbox record from the runs so far (in order): each step's own enforcement, once
+ * per step, and at the top the test runs' (the first `test:` step; before any ran, the last step
+ * other than install, else the install), so the top never shows the install's host network and
+ * longer time limit for runs that had neither. Undefined before any run.
+ */
+export function sandboxRecord(runs: ReadonlyArray<{ readonly step: string; readonly enforced: Enforcement }>): SandboxRecord | undefined {
+  if (runs.length === 0) return undefined;
+  const top = runs.find((r) => r.step.startsWith('test:')) ?? [...runs].reverse().find((r) => r.step !== 'install') ?? runs[0]!;
+  const steps: NonNullable<SandboxRecord['steps']> = [];
+  for (const run of runs) {
+    if (!steps.some((s) => s.step === run.step)) steps.push({ step: run.step, ...copy(run.enforced) });
+  }
+  return { ...copy(top.enforced), steps };
+}
+
+function copy(e: Enforcement): Omit<SandboxRecord, 'steps'> {
+  return { network: e.network, writes: e.writes, user: e.user, limits: [...e.limits] };
+}
+
 /** The verdict events the validator appends. */
 export type VerdictEvent = { readonly type: 'PatchValidated'; readonly data: EventData<'PatchValidated'> } | { readonly type: 'PatchRejected'; readonly data: EventData<'PatchRejected'> };
 

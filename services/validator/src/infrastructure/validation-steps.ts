@@ -14,14 +14,16 @@ import {
   reproductionStatusIn,
   rerunPatchedTests,
   rerunReproduction,
+  sandboxRecord,
   stillSuspect,
   type Rejection,
+  type SandboxRecord,
   type ReproductionRun,
   type ValidationEvidence,
 } from '../domain/steps';
 import { suspectTests, type ReproductionOutcome, type RunSummary } from '../domain/verdict';
 import type { ServiceUnderCare } from '../domain/validation';
-import { detectIsolation, freshSandboxUid, type EnforcedSandbox, type SandboxLimits } from './sandbox';
+import { detectIsolation, freshSandboxUid, type SandboxLimits } from './sandbox';
 import { runStep, singleFileCommand, type RunContext, type StepRun } from './test-runner';
 import { ValidationStore } from './validation-store';
 import { WorkspaceError, type Workspace, type Workspaces } from './workspace';
@@ -46,7 +48,6 @@ export interface ValidationSettings {
 export class ValidationLog {
   private readonly runs: StepRun[] = [];
   private seq = 0;
-  private enforced: EnforcedSandbox | undefined;
   private commit: string | undefined;
 
   private constructor(
@@ -65,7 +66,6 @@ export class ValidationLog {
 
   async record(run: StepRun): Promise<StepRun> {
     this.runs.push(run);
-    this.enforced ??= run.enforced;
     await this.store.appendLog(this.patchId, this.seq++, { step: run.step, command: run.command, exitCode: run.summary.exitCode, output: run.output });
     return run;
   }
@@ -85,10 +85,14 @@ export class ValidationLog {
       logsRef: `validation_logs/${this.patchId}`,
       logs: this.runs.map((run) => excerptOf(run.step, run.summary.exitCode, run.output)),
       ...(this.commit ? { commit: this.commit } : {}),
-      ...(this.enforced ? { sandbox: { ...this.enforced, limits: [...this.enforced.limits] } } : {}),
+      ...withSandbox(sandboxRecord(this.runs)),
       durationMs: Math.max(0, Math.round(this.now() - this.started)),
     };
   }
+}
+
+function withSandbox(sandbox: SandboxRecord | undefined): { sandbox?: SandboxRecord } {
+  return sandbox ? { sandbox } : {};
 }
 
 /** The repository's mirror and the commit to validate at. */
