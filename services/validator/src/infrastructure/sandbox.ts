@@ -62,6 +62,11 @@ export interface SandboxRun {
   readonly limits: SandboxLimits;
   /** Owner of the worktree for this run; a fresh unprivileged uid when omitted. */
   readonly uid?: number;
+  /**
+   * Stops the run when aborted (the validator shutting down): its whole process group is killed
+   * and the run rejects with {@link SandboxAbortedError}, so no verdict is drawn from it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** How a sandboxed run ended. */
@@ -137,7 +142,9 @@ export function freshSandboxUid(): number {
  * own failure; rejects only when the sandbox itself cannot start, e.g. `unshare` missing after
  * detection). The process is spawned detached, as its own process group; on timeout or when the
  * output cap is reached the whole group gets SIGKILL, and in namespaces mode the PID namespace's
- * init dies with it, which kills every process the command started, daemonized or not.
+ * init dies with it, which kills every process the command started, daemonized or not. When
+ * `run.signal` aborts, the group is killed the same way and the promise rejects with
+ * {@link SandboxAbortedError} once the command has exited.
  */
 export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   const isolation = detectIsolation();
@@ -165,6 +172,10 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   }
 
   return new Promise((resolve, reject) => {
+    if (run.signal?.aborted) {
+      reject(new SandboxAbortedError('the sandboxed run was not started: the validator is stopping'));
+      return;
+    }
     const started = performance.now();
     const child = spawn(file, args, { cwd: run.cwd, env: { ...run.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
@@ -199,12 +210,23 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
       timedOut = true;
       killGroup();
     }, limits.timeLimitMs);
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup();
+    };
+    run.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (exitCode: number | null, signal: string | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onAbort);
       // Whatever is left of the group (a daemonized grandchild in rlimits mode) goes too.
       killGroup();
+      if (aborted) {
+        reject(new SandboxAbortedError(`the sandboxed run was stopped: the validator is stopping (${run.command.slice(0, 80)})`));
+        return;
+      }
       resolve({
         exitCode,
         signal,
@@ -219,6 +241,7 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onAbort);
       reject(new SandboxStartError(`cannot start the sandbox (${file}): ${error.message}`, { cause: error }));
     });
     child.on('exit', (code, signal) => {
@@ -239,6 +262,43 @@ export class SandboxStartError extends Error {
   readonly code = 'SANDBOX_START_FAILED' as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * A sandboxed run stopped because the validator is stopping: not an outcome of the patch. The
+ * validation it belonged to draws no verdict and throws, so the event is delivered again (to
+ * another instance, or to this one after its restart).
+ */
+export class SandboxAbortedError extends Error {
+  override readonly name = 'SandboxAbortedError';
+  readonly code = 'SANDBOX_ABORTED' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The validator's stop switch for its sandboxed runs: {@link signal} goes to every run, and on
+ * `onModuleDestroy` (the first of Nest's shutdown hooks, before the bus waits for in-flight
+ * handlers in `beforeApplicationShutdown`) it aborts, so every run in flight has its process group
+ * killed and its validation ends without a verdict.
+ */
+export class SandboxedRuns {
+  private readonly controller = new AbortController();
+
+  /** Aborts when the validator stops. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Kills every sandboxed run in flight and refuses new ones. */
+  stopAll(): void {
+    this.controller.abort();
+  }
+
+  onModuleDestroy(): void {
+    this.stopAll();
   }
 }
 

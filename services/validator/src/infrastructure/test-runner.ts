@@ -23,6 +23,8 @@ export interface RunContext {
   readonly workspace: Workspace;
   readonly limits: SandboxLimits;
   readonly uid: number;
+  /** Aborts every run of the validation (the validator stopping). */
+  readonly signal?: AbortSignal;
 }
 
 let reportCounter = 0;
@@ -70,6 +72,7 @@ export async function runStep(
     network: options.network ?? 'none',
     limits: options.timeLimitMs ? { ...context.limits, timeLimitMs: options.timeLimitMs } : context.limits,
     uid: context.uid,
+    ...(context.signal ? { signal: context.signal } : {}),
   });
   const results = await readResults(reportDir, jestReport, workspace.worktree, result.output, command, result.exitCode, result.durationMs);
   const violations = [

@@ -39,6 +39,8 @@ export interface ValidationSettings {
   readonly installTimeLimitMs: number;
   /** Extra runs of the patched tree when a test fails that did not fail on the baseline. */
   readonly flakyReruns: number;
+  /** Stops every sandboxed run when it aborts (see `SandboxedRuns`): the validation then throws `SandboxAbortedError`. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -146,7 +148,7 @@ export async function enterSandbox(workspaces: Workspaces, workspace: Workspace,
   const run: ValidationRun = {
     workspaces,
     workspace,
-    context: { workspace, limits: settings.limits, uid },
+    context: { workspace, limits: settings.limits, uid, ...(settings.signal ? { signal: settings.signal } : {}) },
     settings,
     log,
     ...(namespaces ? { fileOwner: uid } : {}),

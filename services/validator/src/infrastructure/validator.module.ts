@@ -5,14 +5,15 @@ import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
 import { patchProposedHandler, VALIDATION_SETTINGS } from '../handlers/patch-proposed.handler';
 import type { ValidationSettings } from '../handlers/validate-patch';
 import type { ValidatorConfig } from './config';
-import { detectIsolation } from './sandbox';
+import { detectIsolation, SandboxedRuns } from './sandbox';
 import { ValidationStore } from './validation-store';
 import { Workspaces } from './workspace';
 
 /**
  * Root module of antibody-validator: the platform (config, Postgres, NATS, /health, /metrics, logs),
  * the event bus, and the `PatchProposed` handler with its workspaces, sandbox settings and tables
- * (created at start).
+ * (created at start). At shutdown, `SandboxedRuns` kills the sandboxed runs in flight first (their
+ * validations end without a verdict and are delivered again), then the bus stops its consumers.
  */
 @Module({})
 export class ValidatorModule {
@@ -34,7 +35,9 @@ export class ValidatorModule {
       module: ValidatorModule,
       imports: [PlatformModule.forRoot(platform), EventBusModule.forRoot({ durable: 'validator', relay: true })],
       providers: [
-        { provide: VALIDATION_SETTINGS, useValue: settings },
+        SandboxedRuns,
+        // Every sandboxed run gets the stop switch: stopping the validator kills the runs in flight.
+        { provide: VALIDATION_SETTINGS, inject: [SandboxedRuns], useFactory: (runs: SandboxedRuns): ValidationSettings => ({ ...settings, signal: runs.signal }) },
         { provide: Workspaces, useValue: new Workspaces(config.VALIDATOR_WORK_DIR) },
         {
           provide: ValidationStore,
