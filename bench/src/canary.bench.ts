@@ -6,7 +6,11 @@
 // counts, which is what is drawn. The judge (libs/domain/src/judge.ts, the production
 // code) decides after every observation. The naive rule "canary error rate > 1.2x stable's over a
 // 5-minute window" is evaluated on the very same simulated counts, for comparison.
-import { decideJudgement as decide, evolveJudgement as evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type ArmCounts, type CountsSnapshot, type JudgeConfig, type JudgeState } from '@antibody/domain';
+//
+// Promotion needs evidence of safety: a low-traffic scenario (2 requests/s, a release failing 3x as
+// often as stable) measures how often a bad release is promoted, beside the A/A false-rollback rate
+// and the time a good release takes to be promoted, in the same run.
+import { decideJudgement as decide, evolveJudgement as evolve, initialJudgeState, DEFAULT_JUDGE_CONFIG, type ArmCounts, type CountsSnapshot, type JudgeConfig, type JudgeState, type RollbackCause } from '@antibody/domain';
 import { median, percentile, report, type Figure } from './harness';
 
 /** Mulberry32: a small seeded PRNG, so every run simulates the same rollouts. */
@@ -75,6 +79,7 @@ interface Scenario {
 
 interface Outcome {
   rolledBack: boolean;
+  cause?: RollbackCause;
   decidedAtMin: number;
   naiveRolledBack: boolean;
 }
@@ -112,12 +117,16 @@ function simulate(s: Scenario, config: JudgeConfig, rand: () => number): Outcome
       windowStartAt = at;
     }
     const stageBefore = state.stageIndex;
-    for (const e of decide({ type: 'Observe', at, snapshot }, state, config)) state = evolve(state, e);
+    let cause: RollbackCause | undefined;
+    for (const e of decide({ type: 'Observe', at, snapshot }, state, config)) {
+      if (e.type === 'RolledBack') cause = e.cause;
+      state = evolve(state, e);
+    }
     if (state.stageIndex !== stageBefore) {
       windowStart = snapshot;
       windowStartAt = at;
     }
-    if (state.status !== 'running') return { rolledBack: state.status === 'rolled-back', decidedAtMin: at / 60_000, naiveRolledBack };
+    if (state.status !== 'running') return { rolledBack: state.status === 'rolled-back', ...(cause ? { cause } : {}), decidedAtMin: at / 60_000, naiveRolledBack };
   }
 }
 
@@ -136,26 +145,45 @@ export async function main(): Promise<void> {
   const config5 = { ...config, stages: [5, 25, 50, 100] };
   const ab100 = run(runs, 2, { rps: 100, stages: config5.stages, stableErrorRate: 0.01, canaryErrorRate: 0.02 }, config5);
   const ab1000 = run(runs, 3, { rps: 1000, stages: config.stages, stableErrorRate: 0.01, canaryErrorRate: 0.02 }, config);
+  // A service of 2 requests/s, judged with settings fit for it (the defaults would never reach 200
+  // canary requests at 1 %): few errors are ever seen, so absence of evidence of harm is the rule.
+  const lowTraffic: JudgeConfig = { ...config, stages: [25, 50, 100], minCanaryRequests: 20, stageDeadlineMs: 60 * 60_000 };
+  const badLow = run(runs, 4, { rps: 2, stages: lowTraffic.stages, stableErrorRate: 0.01, canaryErrorRate: 0.03 }, lowTraffic);
+  const goodLow = run(runs, 5, { rps: 2, stages: lowTraffic.stages, stableErrorRate: 0.01, canaryErrorRate: 0.01 }, lowTraffic);
   const elapsedS = (Date.now() - started) / 1000;
 
   const detect = (o: Outcome[]) => o.map((x) => (x.rolledBack ? x.decidedAtMin : Number.POSITIVE_INFINITY));
   const rateOf = (o: Outcome[], f: (x: Outcome) => boolean) => o.filter(f).length / o.length;
   const aaFalse = rateOf(aa, (x) => x.rolledBack);
   const naiveAa = rateOf(aa, (x) => x.naiveRolledBack);
+  const promotedAt = (o: Outcome[]) => o.map((x) => (x.rolledBack ? Number.POSITIVE_INFINITY : x.decidedAtMin));
+  const harm = (x: Outcome) => x.cause === 'error-regression' || x.cause === 'latency-regression' || x.cause === 'error-ceiling';
   const metrics: Record<string, Figure> = {
-    aa_false_rollback: { value: aaFalse, unit: 'fraction', goal: '<= 0.035', note: `alpha 0.05; ${runs} A/A rollouts, 100 rps, 1% errors, stages ${config.stages.join('/')}` },
+    aa_false_rollback: { value: aaFalse, unit: 'fraction', goal: '<= 0.035', note: `alpha 0.05; ${runs} A/A rollouts, 100 rps, 1% errors, stages ${config.stages.join('/')}; any rollback or revert` },
+    aa_false_harm_rollback: { value: rateOf(aa, harm), unit: 'fraction', note: 'A/A rollouts rolled back as a regression (not reverted for want of evidence)' },
+    good_promoted_median_min: { value: median(promotedAt(aa)), unit: 'min', note: 'time an A/A release takes to reach 100 % (dwell 5 min per stage; the 1 % stage until the margins are shown)' },
+    good_promoted_p90_min: { value: percentile(promotedAt(aa), 90), unit: 'min' },
+    bad_promoted_rate_low_traffic: {
+      value: rateOf(badLow, (x) => !x.rolledBack),
+      unit: 'fraction',
+      goal: '<= 0.01',
+      note: `canary 3% errors vs stable 1%, 2 rps; stages ${lowTraffic.stages.join('/')}, ${lowTraffic.minCanaryRequests} canary requests, ${lowTraffic.stageDeadlineMs / 60_000} min deadline, margin ${lowTraffic.errorRateMargin}`,
+    },
+    bad_reverted_for_evidence_low_traffic: { value: rateOf(badLow, (x) => x.cause === 'no-evidence-by-deadline'), unit: 'fraction', note: 'of those bad releases, the share reverted at a deadline (the rest rolled back as regressions)' },
+    good_promoted_rate_low_traffic: { value: rateOf(goodLow, (x) => !x.rolledBack), unit: 'fraction', note: 'an A/A release at 2 rps, same settings: what the evidence costs' },
+    good_promoted_median_min_low_traffic: { value: median(promotedAt(goodLow)), unit: 'min' },
     naive_aa_false_rollback: { value: naiveAa, unit: 'fraction', note: `baseline: "canary > 1.2x stable in a 5-min window", same rollouts; ratio ${(naiveAa / Math.max(aaFalse, 1e-9)).toFixed(1)}x the judge` },
     detect_median_min_100rps_5pct: { value: median(detect(ab100)), unit: 'min', goal: '<= 4', note: '2x regression (1% -> 2%), stages 5/25/50/100' },
     detect_p90_min_100rps_5pct: { value: percentile(detect(ab100), 90), unit: 'min', goal: '<= 8' },
     detect_median_min_1000rps_1pct: { value: median(detect(ab1000)), unit: 'min', goal: '<= 2', note: '2x regression, stages 1/5/25/50/100' },
     detect_power_100rps_5pct: { value: rateOf(ab100, (x) => x.rolledBack), unit: 'fraction', note: 'share of 2x regressions rolled back at all' },
     naive_detect_power_100rps_5pct: { value: rateOf(ab100, (x) => x.naiveRolledBack), unit: 'fraction', note: 'naive rule on the same regressed rollouts' },
-    aa_median_rollout_min: { value: median(aa.map((x) => x.decidedAtMin)), unit: 'min', note: 'time an A/A rollout takes to complete (dwell-bound)' },
   };
   report('canary', metrics, {
-    rollouts: runs * 3,
+    rollouts: runs * 5,
     simulationSeconds: elapsedS,
     judge: { ...config, note: 'DEFAULT_JUDGE_CONFIG; the 5% scenario starts at 5%' },
+    lowTrafficJudge: lowTraffic,
     stepSeconds: STEP_MS / 1000,
   });
 }

@@ -128,8 +128,9 @@ describe('the rollout view, rebuilt with the judge\'s own evolve', () => {
     apply(decideJudgement({ type: 'Start', at: T0, snapshot: snapshotAt(0, 0) }, state, config));
     for (let i = 1; i <= steps && state.status === 'running'; i++) {
       const share = (config.stages[state.stageIndex] as number) / 100;
-      canary += Math.round(1000 * share);
-      stable += 1000 - Math.round(1000 * share);
+      // Enough traffic for the 1 % stage to show the canary within the margins in a step.
+      canary += Math.round(100_000 * share);
+      stable += 100_000 - Math.round(100_000 * share);
       apply(decideJudgement({ type: 'Observe', at: T0 + i * 500, snapshot: snapshotAt(canary, stable) }, state, config));
     }
     return { state, events };

@@ -121,7 +121,8 @@ describe('canary judge', () => {
   });
 
   it('multiplies e-values across stages: evidence of a past stage is kept', () => {
-    const s1 = counts(arm(1500, 22), arm(28500, 285));
+    // 1.33 % against 1 %: some evidence of harm (kept for the next stage), yet within the margin.
+    const s1 = counts(arm(3000, 40), arm(57000, 570));
     const firstStage = decide({ type: 'Observe', at: 5 * MIN, snapshot: s1 }, evolve(initialJudgeState(), started), config);
     const advanced = firstStage[0];
     if (advanced?.type !== 'StageAdvanced') throw new Error('expected StageAdvanced');
@@ -142,6 +143,69 @@ describe('canary judge', () => {
     });
   });
 
+  it('refuses margins outside (0, 1) and a promotion alpha outside (0, 1)', () => {
+    const start: JudgeCommand = { type: 'Start', at: 0, snapshot: ZERO };
+    given().when(start, { ...config, errorRateMargin: 0 }).thenThrows('INVALID_CONFIG');
+    given().when(start, { ...config, slowShareMargin: 1 }).thenThrows('INVALID_CONFIG');
+    given().when(start, { ...config, promotionAlpha: 0 }).thenThrows('INVALID_CONFIG');
+  });
+
+  describe('promotion needs evidence of safety', () => {
+    // A service of 2 requests/s judged with settings fit for little traffic: 20 canary requests suffice.
+    const lowTraffic: JudgeConfig = { ...config, stages: [10, 50, 100], minDwellMs: 5 * MIN, minCanaryRequests: 20, stageDeadlineMs: 60 * MIN };
+    const startedLow: JudgeEvent = { type: 'RolloutStarted', at: 0, stages: lowTraffic.stages, snapshot: ZERO };
+
+    it('given a bad canary at low traffic with no regression proven, when the dwell and exposure are met, then it holds', () => {
+      // 10 minutes at 10 % of 2 requests/s: 3 errors in 120 canary requests (2.5 %), 11 in 1080 on stable (1 %);
+      // the e-value has not proven harm, and under the old rule the stage would have advanced.
+      given(startedLow).when({ type: 'Observe', at: 10 * MIN, snapshot: counts(arm(120, 3), arm(1080, 11)) }, lowTraffic).then((events) => {
+        expect(events).toEqual([]);
+      });
+    });
+
+    it('given that bad canary still unproven, when the stage deadline passes, then it reverts for want of evidence, saying what was not shown', () => {
+      given(startedLow).when({ type: 'Observe', at: 60 * MIN, snapshot: counts(arm(720, 16), arm(6480, 65)) }, lowTraffic).then((events) => {
+        const [rolledBack] = events;
+        if (rolledBack?.type !== 'RolledBack') throw new Error('expected RolledBack');
+        expect(rolledBack.cause).toBe('no-evidence-by-deadline');
+        expect(rolledBack.evidence.logEValue.combined).toBeLessThan(rolledBack.evidence.logThreshold);
+        expect(rolledBack.evidence.worseBy?.errors).toBeGreaterThan(lowTraffic.errorRateMargin);
+        expect(rolledBack.reason).toMatch(/error rate may be up to [\d.]+ points above stable's \(margin 2\.00 points\)/);
+      });
+    });
+
+    it('given a good canary with enough traffic, when the dwell is over, then it is promoted with the bound below the margins', () => {
+      given(started).when({ type: 'Observe', at: 5 * MIN, snapshot: counts(arm(1500, 15, 75), arm(28500, 285, 1425)) }).then((events) => {
+        const [advanced] = events;
+        if (advanced?.type !== 'StageAdvanced') throw new Error('expected StageAdvanced');
+        expect(advanced.evidence.worseBy?.errors).toBeLessThan(config.errorRateMargin);
+        expect(advanced.evidence.worseBy?.slow).toBeLessThan(config.slowShareMargin);
+      });
+    });
+
+    it('given a good canary whose slow requests are not yet shown within the margin, then it holds though its errors are', () => {
+      // 6.2 % slow against 5 %: no regression proven, but not shown within 5 points either.
+      const unsure = counts(arm(1000, 6, 62), arm(19000, 190, 950));
+      given(started).when({ type: 'Observe', at: 5 * MIN, snapshot: unsure }).then((events) => {
+        expect(events).toEqual([]);
+      });
+      given(started)
+        .when({ type: 'Observe', at: 5 * MIN, snapshot: unsure }, { ...config, judgeLatency: false })
+        .then((events) => expect(events.map((e) => e.type)).toEqual(['StageAdvanced']));
+    });
+
+    it('given many simulated releases at 2 requests/s failing 3x as often as stable, then none is promoted', () => {
+      const outcomes = simulateRollouts({ rollouts: 100, seed: 11, rps: 2, stableErrorRate: 0.01, canaryErrorRate: 0.03 }, lowTraffic);
+      expect(outcomes.filter((o) => o.status === 'completed')).toHaveLength(0);
+    });
+
+    it('given many simulated A/A releases at 100 requests/s, then few are rolled back, and most are promoted within the deadlines', () => {
+      const outcomes = simulateRollouts({ rollouts: 100, seed: 12, rps: 100, stableErrorRate: 0.01, canaryErrorRate: 0.01 }, { ...DEFAULT_JUDGE_CONFIG });
+      const rolledBack = outcomes.filter((o) => o.status === 'rolled-back').length / outcomes.length;
+      expect(rolledBack).toBeLessThanOrEqual(0.08);
+    });
+  });
+
   it('refuses to observe after the rollout ended, and counts that go backwards', () => {
     const rolledBack = decide({ type: 'Abort', at: 1, snapshot: ZERO, reason: 'operator' }, evolve(initialJudgeState(), started), config)[0] as JudgeEvent;
     given(started, rolledBack).when({ type: 'Observe', at: 2, snapshot: ZERO }).thenThrows('FINISHED');
@@ -157,4 +221,56 @@ function decideEvidence() {
   const e = events[0];
   if (e?.type !== 'StageAdvanced') throw new Error('expected StageAdvanced');
   return e.evidence;
+}
+
+/** Mulberry32: seeded, so the simulated rollouts are the same every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Poisson(lambda): inversion for small means, the normal approximation for large ones. */
+function poisson(lambda: number, rand: () => number): number {
+  if (lambda > 50) {
+    const gauss = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * gauss));
+  }
+  let k = 0;
+  let p = Math.exp(-lambda);
+  let cdf = p;
+  const u = rand();
+  while (u > cdf && k < 10_000) {
+    k++;
+    p *= lambda / k;
+    cdf += p;
+  }
+  return k;
+}
+
+/** Rollouts judged every 10 s on Poisson requests, errors and slow requests (5 % on both releases). */
+function simulateRollouts(s: { rollouts: number; seed: number; rps: number; stableErrorRate: number; canaryErrorRate: number }, cfg: JudgeConfig): JudgeState[] {
+  const rand = seeded(s.seed);
+  const step = (a: ArmCounts, share: number, errorRate: number): ArmCounts => {
+    const requests = poisson(s.rps * share * 10, rand);
+    const errors = Math.min(requests, poisson(requests * errorRate, rand));
+    return { requests: a.requests + requests, errors: a.errors + errors, slow: a.slow + Math.min(requests, poisson(requests * 0.05, rand)) };
+  };
+  const out: JudgeState[] = [];
+  for (let r = 0; r < s.rollouts; r++) {
+    let snapshot = ZERO;
+    let state = decide({ type: 'Start', at: 0, snapshot }, initialJudgeState(), cfg).reduce(evolve, initialJudgeState());
+    for (let at = 10_000; state.status === 'running'; at += 10_000) {
+      const share = (cfg.stages[state.stageIndex] as number) / 100;
+      snapshot = counts(step(snapshot.canary, share, s.canaryErrorRate), step(snapshot.stable, 1 - share, s.stableErrorRate));
+      state = decide({ type: 'Observe', at, snapshot }, state, cfg).reduce(evolve, state);
+    }
+    out.push(state);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // The canary judge, as an Emmett-style decider: decide(command, state) -> events, evolve(state, event).
 // Pure: the clock arrives in the commands (`at`, epoch ms), the counts are whatever the adapter read.
-import { betaBinomialMixtureTest, logMeanExp, sampleRatioZ } from './sequential-test';
+import { betaBinomialMixtureTest, logMeanExp, rateDifferenceUpperBound, sampleRatioZ } from './sequential-test';
 
 /** Requests, failed requests (5xx or the adapter's error signal) and slow requests of one release. */
 export interface ArmCounts {
@@ -37,9 +37,22 @@ export interface JudgeConfig {
   readonly srmMaxZ: number;
   /** Judge slow-request counts as well as errors. */
   readonly judgeLatency: boolean;
+  /**
+   * Non-inferiority margin on the error rate (absolute, a fraction of requests): a stage advances only
+   * once an anytime-valid bound shows canary error rate − stable error rate below it.
+   */
+  readonly errorRateMargin: number;
+  /** The same margin on the share of slow requests (used when `judgeLatency`). */
+  readonly slowShareMargin: number;
+  /** The chance of advancing a stage whose canary is worse than stable by more than a margin. */
+  readonly promotionAlpha: number;
 }
 
-/** Sensible production defaults: 1 -> 5 -> 25 -> 50 -> 100 %, 5 min dwell, alpha 0.05. */
+/**
+ * Sensible production defaults: 1 -> 5 -> 25 -> 50 -> 100 %, 5 min dwell, alpha 0.05; a stage
+ * advances once its canary is shown within 2 points of stable's error rate and 5 points of its
+ * slow-request share (at 100 requests/s the 1 % stage takes about 10 minutes to show it).
+ */
 export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
   stages: [1, 5, 25, 50, 100],
   minDwellMs: 5 * 60_000,
@@ -51,6 +64,9 @@ export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
   ceilingMinRequests: 20,
   srmMaxZ: 5,
   judgeLatency: true,
+  errorRateMargin: 0.02,
+  slowShareMargin: 0.05,
+  promotionAlpha: 0.05,
 };
 
 /** A typed error for an invalid judge configuration or command. */
@@ -83,6 +99,9 @@ export function validateJudgeConfig(config: JudgeConfig): JudgeConfig {
   if (!(config.priorConcentration > 0)) fail('priorConcentration must be > 0');
   if (!(config.errorRateCeiling > 0 && config.errorRateCeiling <= 1)) fail('errorRateCeiling must be in (0, 1]');
   if (!(config.srmMaxZ > 0)) fail('srmMaxZ must be > 0');
+  if (!(config.errorRateMargin > 0 && config.errorRateMargin < 1)) fail('errorRateMargin must be in (0, 1): a fraction of requests');
+  if (!(config.slowShareMargin > 0 && config.slowShareMargin < 1)) fail('slowShareMargin must be in (0, 1): a fraction of requests');
+  if (!(config.promotionAlpha > 0 && config.promotionAlpha < 1)) fail('promotionAlpha must be in (0, 1)');
   return config;
 }
 
@@ -101,6 +120,12 @@ export interface Evidence {
   readonly logThreshold: number;
   /** Sample-ratio z of this stage's request split. */
   readonly srmZ: number;
+  /**
+   * Anytime-valid upper bounds (at `promotionAlpha`) on canary rate − stable rate within the stage,
+   * for errors and slow requests: the stage advances only when they are below the margins. Present
+   * once the dwell and the minimum exposure are met (slow is 0 when latency is not judged).
+   */
+  readonly worseBy?: { readonly errors: number; readonly slow: number };
 }
 
 export type RollbackCause = 'error-regression' | 'latency-regression' | 'error-ceiling' | 'no-evidence-by-deadline' | 'inconclusive-by-deadline' | 'aborted' | 'rejected';
@@ -183,6 +208,15 @@ export function evaluate(state: JudgeState, config: JudgeConfig, at: number, sna
     logEValue: { errors, latency, combined },
     logThreshold: Math.log(1 / config.alpha),
     srmZ: share < 1 ? sampleRatioZ(canary.requests, stable.requests, share) : 0,
+    // Only read once the stage may advance: the bounds decide promotion, nothing before it.
+    ...(at - state.stageStartedAt >= config.minDwellMs && canary.requests >= config.minCanaryRequests && share < 1 ? { worseBy: worseBy(canary, stable, config) } : {}),
+  };
+}
+
+function worseBy(canary: ArmCounts, stable: ArmCounts, config: JudgeConfig): { errors: number; slow: number } {
+  return {
+    errors: rateDifferenceUpperBound({ events: canary.errors, trials: canary.requests }, { events: stable.errors, trials: stable.requests }, config.promotionAlpha),
+    slow: config.judgeLatency ? rateDifferenceUpperBound({ events: canary.slow, trials: canary.requests }, { events: stable.slow, trials: stable.requests }, config.promotionAlpha) : 0,
   };
 }
 
@@ -191,8 +225,10 @@ export function evaluate(state: JudgeState, config: JudgeConfig, at: number, sna
  * 1. canary error rate at or above the ceiling (with enough requests) -> RolledBack now;
  * 2. sample-ratio mismatch -> hold (inconclusive), reverting at the stage deadline;
  * 3. combined e-value (errors, and slow requests when judged) >= 1/alpha -> RolledBack;
- * 4. minimum dwell and minimum canary exposure met -> StageAdvanced (and RolloutCompleted at 100 %);
- * 5. stage deadline passed without that -> RolledBack (never promote on silence);
+ * 4. minimum dwell and minimum canary exposure met, and the canary shown no worse than stable by more
+ *    than the margins (an anytime-valid bound on the difference of rates, errors and slow requests)
+ *    -> StageAdvanced (and RolloutCompleted at 100 %); absence of evidence of harm is not enough;
+ * 5. stage deadline passed without that -> RolledBack `no-evidence-by-deadline`;
  * otherwise no event (hold).
  * Throws JudgeError on a command the state cannot take (observe before start, after the end...).
  */
@@ -231,7 +267,9 @@ export function decide(command: JudgeCommand, state: JudgeState, config: JudgeCo
       ? rollback('latency-regression', `canary serves more requests slower than stable's p95 than its share predicts (ln e-value ${evidence.logEValue.combined.toFixed(2)} >= ${evidence.logThreshold.toFixed(2)})`)
       : rollback('error-regression', `canary error rate ${pct(evidence.errorRate.canary)} vs stable ${pct(evidence.errorRate.baseline)}: ln e-value ${evidence.logEValue.combined.toFixed(2)} >= ${evidence.logThreshold.toFixed(2)}`);
   }
-  if (evidence.stageElapsedMs >= config.minDwellMs && canary.requests >= config.minCanaryRequests) {
+  const exposed = evidence.stageElapsedMs >= config.minDwellMs && canary.requests >= config.minCanaryRequests;
+  const unproven = unprovenMargins(evidence, config);
+  if (exposed && unproven.length === 0) {
     const to = config.stages[state.stageIndex + 1];
     if (to === undefined) return [];
     const advanced: JudgeEvent = { type: 'StageAdvanced', at: command.at, from: stage, to, snapshot: command.snapshot, evidence };
@@ -241,9 +279,25 @@ export function decide(command: JudgeCommand, state: JudgeState, config: JudgeCo
     return [advanced];
   }
   if (pastDeadline) {
-    return rollback('no-evidence-by-deadline', `only ${canary.requests} canary requests in ${Math.round(evidence.stageElapsedMs / 1000)} s at ${stage}% (need ${config.minCanaryRequests}): not promoting on silence`);
+    const seconds = Math.round(evidence.stageElapsedMs / 1000);
+    return canary.requests < config.minCanaryRequests
+      ? rollback('no-evidence-by-deadline', `only ${canary.requests} canary requests in ${seconds} s at ${stage}% (need ${config.minCanaryRequests}): not promoting on silence`)
+      : rollback('no-evidence-by-deadline', `${canary.requests} canary requests in ${seconds} s at ${stage}% do not show the canary safe: ${unproven.join('; ')}`);
   }
   return [];
+}
+
+/** The margins the evidence does not (yet) show the canary within, each as a sentence. */
+function unprovenMargins(evidence: Evidence, config: JudgeConfig): string[] {
+  const worseBy = evidence.worseBy ?? { errors: 1, slow: 1 };
+  const out: string[] = [];
+  if (!(worseBy.errors < config.errorRateMargin)) out.push(`error rate may be up to ${pts(worseBy.errors)} above stable's (margin ${pts(config.errorRateMargin)})`);
+  if (config.judgeLatency && !(worseBy.slow < config.slowShareMargin)) out.push(`slow-request share may be up to ${pts(worseBy.slow)} above stable's (margin ${pts(config.slowShareMargin)})`);
+  return out;
+}
+
+function pts(p: number): string {
+  return `${(p * 100).toFixed(2)} points`;
 }
 
 /** Applies one judge event to the state. */

@@ -37,6 +37,7 @@ export function contractEvidence(e: Evidence): RecordedEvidence & Required<Pick<
     logEValue: e.logEValue,
     logThreshold: e.logThreshold,
     srmZ: e.srmZ,
+    ...(e.worseBy ? { worseBy: e.worseBy } : {}),
   };
 }
 
@@ -51,6 +52,7 @@ export function evidenceFromRecord(e: RecordedEvidence, fallbackStage: number, l
     logEValue: e.logEValue ?? { errors: 0, latency: 0, combined: 0 },
     logThreshold: e.logThreshold ?? logThreshold,
     srmZ: e.srmZ ?? 0,
+    ...(e.worseBy ? { worseBy: e.worseBy } : {}),
   };
 }
 

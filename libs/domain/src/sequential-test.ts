@@ -139,3 +139,73 @@ export function sampleRatioZ(canaryRequests: number, stableRequests: number, exp
   const sd = Math.sqrt(total * expectedShare * (1 - expectedShare));
   return (canaryRequests - total * expectedShare) / sd;
 }
+
+// Anytime-valid bounds on one release's rate (errors, or slow requests, per request), for the
+// non-inferiority gate: a stage advances only when the canary is shown no worse than stable by more
+// than a margin. Robbins' beta-binomial mixture (Robbins 1970, "Statistical methods related to the
+// law of the iterated logarithm"; Howard, Ramdas, McAuliffe & Sekhon 2021, "Time-uniform,
+// nonparametric, nonasymptotic confidence sequences", Ann. Statist. 49(2), conjugate mixtures): for
+// a fixed rate p, M_n(p) = ∫ L_n(θ)/L_n(p) dBeta(θ; ½, ½) = B(½+x, ½+n−x) / (B(½, ½) · p^x (1−p)^(n−x))
+// is a non-negative martingale with mean 1 when requests fail independently with probability p, so
+// by Ville's inequality P_p(M_n(p) ≥ 1/α for some n) ≤ α, and {p : M_n(p) < 1/α} is a confidence
+// sequence: it holds at every n at once, so it may be read after every observation. The Jeffreys
+// prior Beta(½, ½) puts weight on small rates, where error rates live.
+
+const JEFFREYS = 0.5;
+
+/**
+ * Anytime-valid upper confidence bound on a rate from `events` out of `trials`, at level `alpha`:
+ * the true rate exceeds it at some time with probability at most alpha, however often it is read.
+ * 1 with no trials (or when every trial was an event). Throws RangeError on counts that are
+ * negative, non-finite or inconsistent, or alpha outside (0, 1).
+ */
+export function rateUpperBound(events: number, trials: number, alpha: number): number {
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
+  if (!Number.isFinite(trials) || !Number.isFinite(events) || events < 0 || trials < events) {
+    throw new RangeError(`need 0 <= events <= trials, got ${events} of ${trials}`);
+  }
+  const x = events;
+  const y = trials - events;
+  if (y === 0) return 1;
+  const logMarginal = logBeta(JEFFREYS + x, JEFFREYS + y) - logBeta(JEFFREYS, JEFFREYS);
+  const logThreshold = Math.log(1 / alpha);
+  // ln M(p) is convex in p with its minimum (<= 0) at x/n and grows without bound as p -> 1, so the
+  // bound is its one crossing of ln(1/alpha) above x/n: bracket it by doubling the step, then Newton
+  // from above (on a convex increasing function it never overshoots the root).
+  const logM = (p: number) => logMarginal - (x === 0 ? 0 : x * Math.log(p)) - y * Math.log1p(-p);
+  const slope = (p: number) => -x / p + y / (1 - p);
+  const mle = x / trials;
+  let step = 1 / trials;
+  let p = Math.min(mle + step, (1 + mle) / 2);
+  while (logM(p) < logThreshold) {
+    step *= 2;
+    p = mle + step < 1 ? mle + step : (p + 1) / 2;
+  }
+  for (let i = 0; i < 50; i++) {
+    const next = p - (logM(p) - logThreshold) / slope(p);
+    if (!(next < p) || p - next < 1e-12) break;
+    p = Math.max(next, mle);
+  }
+  return p;
+}
+
+/** Anytime-valid lower confidence bound on a rate (the upper bound of the complementary rate). */
+export function rateLowerBound(events: number, trials: number, alpha: number): number {
+  return 1 - rateUpperBound(trials - events, trials, alpha);
+}
+
+/** Events out of requests of one release. */
+export interface RateCounts {
+  readonly events: number;
+  readonly trials: number;
+}
+
+/**
+ * Anytime-valid upper bound on (canary rate − stable rate): the canary's upper bound minus stable's
+ * lower bound, each at alpha/2 (a union bound), so a canary worse than stable by more than d shows a
+ * bound below d with probability at most alpha, at any time. A release without requests gives no
+ * evidence: the canary's bound is then 1, stable's 0.
+ */
+export function rateDifferenceUpperBound(canary: RateCounts, stable: RateCounts, alpha: number): number {
+  return rateUpperBound(canary.events, canary.trials, alpha / 2) - rateLowerBound(stable.events, stable.trials, alpha / 2);
+}

@@ -77,7 +77,9 @@ describe('fleet agent driven by events, end to end (4 replicas, real processes)'
     return join(d, 'server.js');
   };
   const status = () => agent.status<Status>();
-  const judge: JudgeConfig = { ...DEFAULT_JUDGE_CONFIG, minDwellMs: 1500, minCanaryRequests: 10, stageDeadlineMs: 30_000, alpha: 0.001 };
+  // A stage advances only once the canary is shown within the margins: 8 points (the bad release fails
+  // 1 request in 10) takes about 80 canary requests, some 10 s at the 1 % stage of this load.
+  const judge: JudgeConfig = { ...DEFAULT_JUDGE_CONFIG, minDwellMs: 1500, minCanaryRequests: 10, stageDeadlineMs: 45_000, alpha: 0.001, errorRateMargin: 0.08, slowShareMargin: 0.08 };
   const fleetEvents = async () => (await t.store.readStream(`fleet-${service}`)).events;
 
   beforeAll(async () => {

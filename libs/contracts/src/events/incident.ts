@@ -44,6 +44,10 @@ const canaryEvidence = z.object({
     .describe('ln of the anytime-valid e-values (beta-binomial mixture), multiplied across stages so far.'),
   logThreshold: z.number().optional().describe('ln(1/alpha): the canary is rolled back when logEValue.combined reaches it.'),
   srmZ: z.number().optional().describe('Sample-ratio mismatch z of the request split; large |z| makes the stage inconclusive.'),
+  worseBy: z
+    .object({ errors: z.number(), slow: z.number() })
+    .optional()
+    .describe('Anytime-valid upper bounds on canary rate − stable rate in the stage (errors, slow requests): a stage advances only when they are below the margins.'),
 });
 
 const SOURCE_ID = { rule: 'ruleId', pattern: 'patternId', template: 'templateId', llm: 'model' } as const;
@@ -264,6 +268,9 @@ export const rolloutStarted = z.object({
       ceilingMinRequests: count,
       srmMaxZ: z.number().positive(),
       judgeLatency: z.boolean(),
+      errorRateMargin: probability.optional().describe('A stage advances only when the canary error rate is shown within this of stable\'s.'),
+      slowShareMargin: probability.optional().describe('The same margin on the share of slow requests.'),
+      promotionAlpha: probability.optional().describe('The chance of advancing a stage whose canary is worse than stable by more than a margin.'),
     })
     .optional()
     .describe('The judge settings of this rollout, so that a resumed rollout is judged by the same rules.'),

@@ -18,6 +18,10 @@ export const deployerConfigSchema = baseServiceConfigSchema.extend({
   DEPLOYER_MIN_CANARY_REQUESTS: z.coerce.number().int().positive().default(DEFAULT_JUDGE_CONFIG.minCanaryRequests),
   DEPLOYER_STAGE_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_JUDGE_CONFIG.stageDeadlineMs),
   DEPLOYER_ALPHA: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.alpha),
+  /** A stage advances only once the canary's error rate is shown within this of stable's (a fraction). */
+  DEPLOYER_ERROR_RATE_MARGIN: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.errorRateMargin),
+  DEPLOYER_SLOW_SHARE_MARGIN: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.slowShareMargin),
+  DEPLOYER_PROMOTION_ALPHA: z.coerce.number().gt(0).lt(1).default(DEFAULT_JUDGE_CONFIG.promotionAlpha),
   DEPLOYER_OBSERVE_EVERY_MS: z.coerce.number().int().positive().default(10_000),
   DEPLOYER_RESUME_SCAN_MS: z.coerce.number().int().positive().default(30_000),
   DEPLOYER_SLACK_WEBHOOK_URLS: list,
