@@ -44,7 +44,7 @@ const DIFF = `--- a/src/cart.js
  * requests times each release's error rate (so counts never go backwards and the split is exact).
  */
 async function deliverySystem() {
-  const state = { percent: 0, perRead: 400, canaryErrorRate: 0.01, stableErrorRate: 0.01, requests: { canary: 0, stable: 0 }, badSignatures: 0 };
+  const state = { percent: 0, perRead: 4000, canaryErrorRate: 0.01, stableErrorRate: 0.01, requests: { canary: 0, stable: 0 }, badSignatures: 0 };
   const hooks: { type: string; percent: number; release: string; reason?: string }[] = [];
   const notices: { kind: string; incidentId: string; title: string }[] = [];
   const server: Server = createServer((req, res) => {
@@ -299,7 +299,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
       await until(streamId, 'IncidentEscalated');
       expect(await types(streamId)).not.toContain('DiagnosisRequested');
     } finally {
-      delivery.state.perRead = 400;
+      delivery.state.perRead = 4000;
     }
   });
 
@@ -316,7 +316,7 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     expect(hooksBefore).not.toContain('canary.rollback');
     expect(await types(streamId)).not.toContain('RolledBack');
 
-    delivery.state.perRead = 400;
+    delivery.state.perRead = 4000;
     await startDeployer();
     await until(streamId, 'RolloutCompleted');
     expect((await dataOf(streamId, 'StageAdvanced')).map((d) => d.stage)).toEqual([5, 25, 50, 100]);
