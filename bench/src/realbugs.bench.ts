@@ -13,9 +13,10 @@
 // and compared with the upstream fix's run, the upstream fix's new tests run on it.
 //
 // Environment: REALBUGS_DIR (prepared checkouts, default /work/realbugs), REALBUGS_ONLY=id,id,
-// REALBUGS_DEADLINE_S (per bug, default 600), REALBUGS_VALIDATOR_TIMEOUT_S (default 600).
+// REALBUGS_DEADLINE_S (per bug, default 600), REALBUGS_VALIDATOR_TIMEOUT_S (default 600),
+// REALBUGS_BUDGET_S (start no further bug after this many seconds: a partial run, said so in the results).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, writeFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
@@ -77,7 +78,10 @@ export async function main(): Promise<void> {
   const deadlineS = Number(process.env.REALBUGS_DEADLINE_S ?? 600);
   const only = process.env.REALBUGS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   const corpus = loadCorpus(join(root, 'bench', 'realbugs', 'bugs'));
-  const bugs = only ? corpus.filter((b) => only.includes(b.id)) : corpus;
+  // REALBUGS_ONLY also sets the order (e.g. a few that cover the languages and runners first).
+  const bugs = only ? only.map((id) => corpus.find((b) => b.id === id)).filter((b): b is Bug => b !== undefined) : corpus;
+  const budgetMs = process.env.REALBUGS_BUDGET_S ? Number(process.env.REALBUGS_BUDGET_S) * 1000 : Infinity;
+  const started = Date.now();
   if (only && bugs.length !== only.length) throw new Error(`REALBUGS_ONLY names unknown bugs: ${only.filter((id) => !corpus.some((b) => b.id === id)).join(', ')}`);
   for (const bug of bugs) {
     for (const side of ['parent', 'fix']) {
@@ -171,9 +175,15 @@ export async function main(): Promise<void> {
 
     // 3. Each bug in turn.
     for (const [i, bug] of bugs.entries()) {
+      if (Date.now() - started > budgetMs) {
+        log(`REALBUGS_BUDGET_S spent: ${bugs.length - i} bugs not run`);
+        break;
+      }
       log(`${i + 1}/${bugs.length} ${bug.id}`);
       const row = await runBug(bug, { store: liveStore, cliEnv, workDir, realbugsDir, ingestPort: ports.ingest, sentryModule, deadlineMs: deadlineS * 1000, log });
       rows.push(row);
+      // Rows so far, in case the run is interrupted (bench/results/*.tmp is not committed).
+      writeFileSync(join(root, 'bench', 'results', 'realbugs.rows.tmp'), `${JSON.stringify(rows, null, 2)}\n`);
       log(`${bug.id}: ${row.stage}${row.chosen ? ` chosen ${row.chosen.patchId} (${row.chosen.reproduction})` : ''}${row.falseValidation ? ' FALSE VALIDATION' : ''}${row.equivalent ? ' equivalent' : ''}${row.detail ? `: ${row.detail}` : ''}`);
       const crashed = processes.list().find((p) => p.exited());
       if (crashed) throw new Error(`${crashed.name} exited (${crashed.child.exitCode ?? crashed.child.signalCode}):\n${tail(crashed.output())}`);
@@ -188,7 +198,7 @@ export async function main(): Promise<void> {
   const equivalent = rows.filter((r) => r.equivalent).length;
   const unproven = validated.filter((r) => r.unproven).length;
   const toValidated = validated.map((r) => r.times.reportToValidatedS).filter((v): v is number => v !== undefined);
-  const ran = `${rows.length} of ${corpus.length} bugs${only ? ' (REALBUGS_ONLY)' : ''}`;
+  const ran = `${rows.length} bugs run (of ${corpus.length} in the corpus)`;
   for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.stage.padEnd(17)} ${r.chosen ? `${r.chosen.patchId.slice(0, 8)} ${r.chosen.reproduction.padEnd(14)}` : ''.padEnd(24)} ${r.falseValidation ? 'FALSE' : r.equivalent ? 'equivalent' : ''}\n`);
   process.stdout.write('\n');
   report(
