@@ -6,25 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Bug } from './corpus';
+import { OBSERVER, TRIGGER_TIMEOUT_MS } from './trigger';
 
-const TRIGGER_TIMEOUT_MS = 60_000;
 const TESTS_TIMEOUT_MS = Number(process.env.REALBUGS_TESTS_TIMEOUT_S ?? 300) * 1000;
 
-/** Preloaded into the trigger's process: records the first uncaught exception, or the normal exit. */
-const OBSERVER = `'use strict';
-const fs = require('node:fs');
-const out = process.env.REALBUGS_RESULT;
-let done = false;
-function record(result) { if (done) return; done = true; fs.writeFileSync(out, JSON.stringify(result)); }
-function threw(kind, e) {
-  const isError = e instanceof Error;
-  record({ outcome: 'threw', kind, type: isError ? e.name : typeof e, message: isError ? e.message : String(e) });
-  process.exit(1);
-}
-process.on('uncaughtException', (e) => threw('uncaughtException', e));
-process.on('unhandledRejection', (e) => threw('unhandledRejection', e));
-process.on('exit', (code) => record({ outcome: 'returned', exitCode: code }));
-`;
 
 /**
  * Preloaded into the reporting run: @sentry/node, unmodified, initialised as an application does.

@@ -12,27 +12,12 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync,
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bug, loadCorpus } from './corpus';
+import { OBSERVER, TRIGGER_TIMEOUT_MS } from './trigger';
 
 const ROOT = resolve(process.env.REALBUGS_DIR ?? '/work/realbugs');
 const MIRRORS = resolve(process.env.REALBUGS_MIRRORS ?? '/work/.mirror');
 const STEP_TIMEOUT_MS = Number(process.env.REALBUGS_STEP_TIMEOUT_S ?? 900) * 1000;
-const TRIGGER_TIMEOUT_MS = 60_000;
 
-/** Preloaded into the trigger's process: records how it ended (the first uncaught exception, or a normal exit). */
-const OBSERVER = `'use strict';
-const fs = require('node:fs');
-const out = process.env.REALBUGS_RESULT;
-let done = false;
-function record(result) { if (done) return; done = true; fs.writeFileSync(out, JSON.stringify(result)); }
-function threw(kind, e) {
-  const isError = e instanceof Error;
-  record({ outcome: 'threw', kind, type: isError ? e.name : typeof e, message: isError ? e.message : String(e), stack: isError ? String(e.stack) : '' });
-  process.exit(1);
-}
-process.on('uncaughtException', (e) => threw('uncaughtException', e));
-process.on('unhandledRejection', (e) => threw('unhandledRejection', e));
-process.on('exit', (code) => record({ outcome: 'returned', exitCode: code }));
-`;
 
 type TriggerResult =
   | { outcome: 'threw'; kind: string; type: string; message: string; stack: string }
