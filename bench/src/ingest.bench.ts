@@ -180,7 +180,7 @@ function since(before: Histogram, after: Histogram): Histogram {
  */
 async function eventLoopMaxMs(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('antibody_nodejs_eventloop_lag_max_seconds'));
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_max_seconds'));
   return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000;
 }
 

@@ -4,6 +4,7 @@ import { DEAD_LETTER_PAYLOAD_MAX_CHARS, eventCatalog, eventMetadataSchema } from
 import { compareCheckpoints, deterministicEventId, type Checkpoint, type EventStore, type StoredEvent } from '@antibody/event-store';
 import { withConsumerSpan } from '@antibody/telemetry';
 import { appendTraced } from './append';
+import type { BusMetrics } from './metrics';
 import type { ResolvedConsumerOptions } from './options';
 import type { EventHandler, HandlerContext, Producer } from './types';
 
@@ -32,11 +33,14 @@ export interface HandlingSettings {
   readonly handler: EventHandler;
   /** Events at or before this position were already handled by the store catch-up. */
   readonly skipUpTo?: Checkpoint;
+  /** Counts each delivery's outcome (deliveries, redeliveries). */
+  readonly metrics?: BusMetrics;
 }
 
 /** The handling settings of a consumer, from its resolved options. */
-export function handlingSettings(resolved: ResolvedConsumerOptions, store: EventStore, producer: Producer, handler: EventHandler): HandlingSettings {
+export function handlingSettings(resolved: ResolvedConsumerOptions, store: EventStore, producer: Producer, handler: EventHandler, metrics?: BusMetrics): HandlingSettings {
   return {
+    metrics,
     store,
     producer,
     durable: resolved.durable,
@@ -57,6 +61,12 @@ const RAW_NAMESPACE = '3f0e9a52-7c1d-5b8e-9f64-1a2b3c4d5e6f';
  * message or a failing handler; only a failure to write the dead-letter event propagates.
  */
 export async function handleDelivery(delivery: Delivery, settings: HandlingSettings): Promise<Disposition> {
+  const disposition = await dispose(delivery, settings);
+  settings.metrics?.delivered(settings.durable, delivery.deliveryCount, disposition);
+  return disposition;
+}
+
+async function dispose(delivery: Delivery, settings: HandlingSettings): Promise<Disposition> {
   const decoded = decode(delivery.raw);
   if (!decoded.ok) return deadLetter(settings, delivery, decoded.reason, decoded.partial);
   const event = decoded.event;

@@ -11,3 +11,5 @@ export type { TracedAppendOptions } from './append';
 export { STREAM_NAME, streamDefinition, consumerDefinition, subjectOf, subjectsForTypes, catalogSubjects } from './definitions';
 export type { StreamDefinitionOptions, ConsumerDefinitionOptions } from './definitions';
 export type { CausedEvent, Consumer, ConsumerOptions, EventBus, EventHandler, HandlerContext, Producer } from './types';
+export { BUS_METRIC_NAMES, createBusMetrics } from './metrics';
+export type { BusMetrics, BusProbes, ConsumerLag } from './metrics';

@@ -4,6 +4,7 @@ import { SUBJECT_PREFIX } from '@antibody/contracts';
 import { compareCheckpoints, ensureCheckpoint, readCheckpoint, type Checkpoint, type EventStore } from '@antibody/event-store';
 import { consumerDefinition, STREAM_NAME, streamDefinition } from './definitions';
 import { handleDelivery, handlingSettings, type HandlingSettings } from './handling';
+import type { BusMetrics } from './metrics';
 import { resolveConsumerOptions } from './options';
 import { startStoreLogConsumer } from './store-log-bus';
 import type { Consumer, ConsumerOptions, EventBus, EventHandler, Producer } from './types';
@@ -16,6 +17,8 @@ export interface JetStreamBusOptions {
   readonly subjectPrefix?: string;
   /** Called for handler retries and transport trouble; the consumer keeps going. */
   readonly onError?: (error: unknown) => void;
+  /** Counts deliveries by outcome (see `createBusMetrics`). */
+  readonly metrics?: BusMetrics;
 }
 
 /**
@@ -50,7 +53,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
       else await jsm.consumers.add(streamName, definition);
       const caughtUpTo = resolved.from === 'start' ? await catchUp(options, consumerOptions, handler, existed) : undefined;
 
-      const settings = { ...handlingSettings(resolved, options.store, options.producer, handler), skipUpTo: caughtUpTo };
+      const settings = { ...handlingSettings(resolved, options.store, options.producer, handler, options.metrics), skipUpTo: caughtUpTo };
       const consumer = await jetstream(options.nc).consumers.get(streamName, resolved.durable);
       const messages = await consumer.consume({ max_messages: Math.max(10, resolved.concurrency * 4) });
       const loop = runMessages(messages, settings, resolved.concurrency, options.onError);
@@ -126,7 +129,7 @@ async function catchUp(options: JetStreamBusOptions, consumerOptions: ConsumerOp
   const progress = await readCheckpoint(store, progressName);
   if (progress && compareCheckpoints(progress, target) >= 0) return target;
   const subscription = startStoreLogConsumer(
-    { store, producer: options.producer, onError: options.onError },
+    { store, producer: options.producer, onError: options.onError, metrics: options.metrics },
     { ...consumerOptions, from: 'start' },
     handler,
     progressName,

@@ -1,6 +1,7 @@
 import { categoryOf } from '@antibody/contracts';
 import { subscribe, type EventStore, type Subscription } from '@antibody/event-store';
 import { handleDelivery, handlingSettings } from './handling';
+import type { BusMetrics } from './metrics';
 import { resolveConsumerOptions } from './options';
 import type { Consumer, ConsumerOptions, EventBus, EventHandler, Producer } from './types';
 
@@ -18,6 +19,8 @@ export interface StoreLogBusOptions {
   /** Called when a batch is retried (handler failure or database trouble). */
   readonly onError?: (error: unknown) => void;
   readonly pollIntervalMs?: number;
+  /** Counts deliveries by outcome (see `createBusMetrics`). */
+  readonly metrics?: BusMetrics;
 }
 
 /**
@@ -56,7 +59,7 @@ export function startStoreLogConsumer(
   checkpointName: string,
 ): Subscription {
   const resolved = resolveConsumerOptions(consumerOptions);
-  const settings = handlingSettings(resolved, options.store, options.producer, handler);
+  const settings = handlingSettings(resolved, options.store, options.producer, handler, options.metrics);
   const attempts = new Map<string, number>();
   return subscribe(
     options.store,

@@ -35,7 +35,7 @@ export {
 } from './health';
 export { createPlatformLogger, pinoHttpParams, REDACTED_LOG_PATHS, traceLogMixin } from './logging';
 export type { PlatformLoggerOptions } from './logging';
-export { METRIC_PREFIX, MetricsController, MetricsService } from './metrics';
+export { METRIC_PREFIX, MetricsController, MetricsService, RESERVED_METRIC_LABELS } from './metrics';
 export { PlatformModule } from './platform.module';
 export type { PlatformModuleOptions } from './platform.module';
 export { NATS_CONNECTION, PG_POOL, PLATFORM_CONFIG } from './tokens';

@@ -16,9 +16,17 @@ import { serviceDisplayName } from './config';
 export const METRIC_PREFIX = 'antibody_';
 
 /**
+ * Labels Prometheus sets on every scraped series itself (the target's `instance` and `job`); a
+ * metric carrying one of them would clash at ingestion, so none of ours may.
+ */
+export const RESERVED_METRIC_LABELS: readonly string[] = ['instance', 'job'];
+
+/**
  * The service's Prometheus registry. Every metric carries the labels `service`
- * (`antibody-ingest`) and `instance`; Node process metrics (`antibody_process_*`,
- * `antibody_nodejs_*`) and `antibody_http_request_duration_seconds` are registered from the start.
+ * (`antibody-ingest`) and `service_instance` (the `SERVICE_INSTANCE_ID`; never `instance` or
+ * `job`, which Prometheus sets itself). The standard Node process metrics keep their standard
+ * names (`process_*`, `nodejs_*`, as prom-client's `collectDefaultMetrics` names them), so stock
+ * Node.js dashboards work; `antibody_http_request_duration_seconds` is registered from the start.
  *
  * Other modules inject it and add their own metrics with {@link MetricsService.counter},
  * {@link MetricsService.gauge} or {@link MetricsService.histogram}; names must start with
@@ -31,8 +39,8 @@ export class MetricsService {
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(service: string, instanceId: string) {
-    this.registry.setDefaultLabels({ service: serviceDisplayName(service), instance: instanceId });
-    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    this.registry.setDefaultLabels({ service: serviceDisplayName(service), service_instance: instanceId });
+    collectDefaultMetrics({ register: this.registry });
     this.httpRequestDuration = this.histogram({
       name: `${METRIC_PREFIX}http_request_duration_seconds`,
       help: 'Duration of HTTP requests served, in seconds.',
@@ -43,17 +51,17 @@ export class MetricsService {
 
   /** Registers (or returns the already registered) counter. */
   counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
-    return this.existing<Counter<L>>(config.name) ?? new Counter({ ...config, registers: [this.registry] });
+    return this.existing<Counter<L>>(config) ?? new Counter({ ...config, registers: [this.registry] });
   }
 
   /** Registers (or returns the already registered) gauge. */
   gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
-    return this.existing<Gauge<L>>(config.name) ?? new Gauge({ ...config, registers: [this.registry] });
+    return this.existing<Gauge<L>>(config) ?? new Gauge({ ...config, registers: [this.registry] });
   }
 
   /** Registers (or returns the already registered) histogram. */
   histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
-    return this.existing<Histogram<L>>(config.name) ?? new Histogram({ ...config, registers: [this.registry] });
+    return this.existing<Histogram<L>>(config) ?? new Histogram({ ...config, registers: [this.registry] });
   }
 
   /** All metrics in the Prometheus text exposition format. */
@@ -66,9 +74,14 @@ export class MetricsService {
     return this.registry.contentType;
   }
 
-  private existing<M>(name: string): M | undefined {
+  private existing<M>(config: { name: string; labelNames?: readonly string[] }): M | undefined {
+    const { name } = config;
     if (!name.startsWith(METRIC_PREFIX)) {
       throw new Error(`metric name "${name}" must start with "${METRIC_PREFIX}"`);
+    }
+    const reserved = (config.labelNames ?? []).filter((label) => RESERVED_METRIC_LABELS.includes(label));
+    if (reserved.length > 0) {
+      throw new Error(`metric "${name}" may not use the label(s) ${reserved.join(', ')}: Prometheus sets them on every series itself`);
     }
     return this.registry.getSingleMetric(name) as M | undefined;
   }

@@ -124,13 +124,14 @@ export class PlatformModule implements NestModule {
           },
       {
         provide: EVENT_BUS_CONNECTION,
-        inject: [PG_POOL, NATS_CONNECTION],
-        useFactory: (pool: Pool, nats: NatsConnection | null): EventBusConnection => ({
+        inject: [PG_POOL, NATS_CONNECTION, MetricsService],
+        useFactory: (pool: Pool, nats: NatsConnection | null, metrics: MetricsService): EventBusConnection => ({
           pool,
           nats,
           databaseUrl: config.DATABASE_URL,
           schema: config.ANTIBODY_SCHEMA,
           producer: { service, instance: config.SERVICE_INSTANCE_ID },
+          metrics: metrics.registry,
         }),
       },
       { provide: MetricsService, useFactory: () => new MetricsService(service, config.SERVICE_INSTANCE_ID) },

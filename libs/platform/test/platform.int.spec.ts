@@ -114,19 +114,34 @@ describe('PlatformModule in a running Nest app (real Postgres and NATS)', () => 
     expect(((await up.json()) as { details: Record<string, unknown> }).details['worker']).toEqual({ status: 'up' });
   });
 
-  it('GET /metrics serves antibody_ process metrics, request timings and metrics added by other modules', async () => {
+  it('GET /metrics serves the standard process_/nodejs_ metrics, request timings and metrics added by other modules', async () => {
     app.get(MetricsService).counter({ name: 'antibody_int_things_total', help: 'Things counted by the spec.' }).inc(3);
     await fetch(`${baseUrl}/health`);
     const res = await fetch(`${baseUrl}/metrics`);
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(text).toMatch(/^antibody_process_cpu_user_seconds_total\{service="antibody-ingest",instance="int-1"\} /m);
-    expect(text).toMatch(/^antibody_nodejs_heap_size_used_bytes\{/m);
+    // Standard names, so stock Node.js dashboards work.
+    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="antibody-ingest",service_instance="int-1"\} /m);
+    expect(text).toMatch(/^process_resident_memory_bytes\{/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{/m);
+    expect(text).not.toMatch(/^antibody_(process|nodejs)_/m);
     expect(text).toMatch(
-      /^antibody_http_request_duration_seconds_count\{service="antibody-ingest",instance="int-1",method="GET",route="\/health",status_code="200"\} [1-9]/m,
+      /^antibody_http_request_duration_seconds_count\{service="antibody-ingest",service_instance="int-1",method="GET",route="\/health",status_code="200"\} [1-9]/m,
     );
-    expect(text).toMatch(/^antibody_int_things_total\{service="antibody-ingest",instance="int-1"\} 3$/m);
+    expect(text).toMatch(/^antibody_int_things_total\{service="antibody-ingest",service_instance="int-1"\} 3$/m);
+  });
+
+  it('GET /metrics: no series carries a label Prometheus reserves (instance, job)', async () => {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(series.length).toBeGreaterThan(20);
+    for (const line of series) {
+      const labels = [...(/^[^{ ]+\{(.*)\} /.exec(line)?.[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)].map((m) => m[1]);
+      expect({ line, reserved: labels.filter((l) => l === 'instance' || l === 'job') }).toEqual({ line, reserved: [] });
+    }
+    expect(() => app.get(MetricsService).counter({ name: 'antibody_int_bad_total', help: 'x', labelNames: ['instance'] })).toThrow(/may not use the label\(s\) instance/);
   });
 
   it('logs requests as JSON without credentials, bodies or query strings', async () => {

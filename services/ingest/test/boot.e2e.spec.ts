@@ -78,7 +78,7 @@ describe('antibody-ingest as a process', () => {
     expect(health.status).toBe('ok');
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/^antibody_process_cpu_user_seconds_total\{service="antibody-ingest",instance="e2e-1"\} /m);
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total\{service="antibody-ingest",service_instance="e2e-1"\} /m);
     expect(service.stdout()).toContain(`"msg":"antibody-ingest listening on :${port}"`);
 
     service.child.kill('SIGTERM');

@@ -8,8 +8,11 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { createEventStore, migrateEventStore, type EventStore } from '@antibody/event-store';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createEventStore, migrateEventStore, readCheckpoint, START, type EventStore } from '@antibody/event-store';
+import { STREAM_NAME } from '../definitions';
 import { createJetStreamBus } from '../jetstream-bus';
+import { createBusMetrics, type BusMetrics, type ConsumerLag } from '../metrics';
 import { startRelay, type Relay } from '../relay';
 import { createStoreLogBus } from '../store-log-bus';
 import type { Consumer, EventBus } from '../types';
@@ -78,6 +81,7 @@ class EventBusRunner implements OnApplicationBootstrap, BeforeApplicationShutdow
         onRoleChange: (role) => this.logger.log(role === 'active' ? 'relay active: publishing the store to JetStream' : 'relay inactive'),
       });
     }
+    if (connection.metrics) this.probeMetrics(createBusMetrics(connection.metrics));
     const handlers = discoverHandlers(options.durable, options.from, this.discovery, this.scanner, this.reflector);
     try {
       for (const { consumer, handler } of handlers) this.consumers.push(await this.bus.consume(consumer, handler));
@@ -91,6 +95,34 @@ class EventBusRunner implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
+  }
+
+  /** What the scrape-time gauges read: the active relay's checkpoint and each consumer's lag. */
+  private probeMetrics(metrics: BusMetrics): void {
+    const { nats } = this.connection;
+    const streamName = this.options.streamName ?? STREAM_NAME;
+    metrics.setProbes({
+      relayCheckpoint: async () => (this.relay?.isActive() ? this.relay.checkpoint() : undefined),
+      storeWide: () => (nats ? this.relay?.isActive() === true : true),
+      consumerLag: async () => {
+        const lags = new Map<string, ConsumerLag>();
+        const durables = this.consumers.map((c) => c.durable);
+        if (nats) {
+          const jsm = await jetstreamManager(nats);
+          for (const durable of durables) {
+            const info = await jsm.consumers.info(streamName, durable).catch(() => undefined);
+            if (info) lags.set(durable, { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered });
+          }
+          return lags;
+        }
+        const head = await this.store.headCheckpoint();
+        for (const durable of durables) {
+          const at = (await readCheckpoint(this.store, `bus:${durable}`)) ?? START;
+          lags.set(durable, { pending: Math.max(0, Number(head.position) - Number(at.position)), ackPending: 0, redelivered: 0 });
+        }
+        return lags;
+      },
+    });
   }
 
   private async stop(): Promise<void> {
@@ -162,7 +194,8 @@ export class EventBusModule {
           inject: [CONNECTION],
           useFactory: async (connection: EventBusConnection): Promise<EventStore> => {
             await migrateEventStore({ connectionString: connection.databaseUrl, schema: connection.schema });
-            return createEventStore({ pool: connection.pool, schema: connection.schema });
+            const store = createEventStore({ pool: connection.pool, schema: connection.schema });
+            return connection.metrics ? createBusMetrics(connection.metrics).observeStore(store) : store;
           },
         },
         {
@@ -177,8 +210,9 @@ export class EventBusModule {
                   streamName: options.streamName,
                   subjectPrefix: options.subjectPrefix,
                   onError,
+                  metrics: connection.metrics && createBusMetrics(connection.metrics),
                 })
-              : createStoreLogBus({ store, producer: connection.producer, pollIntervalMs: options.pollIntervalMs, onError }),
+              : createStoreLogBus({ store, producer: connection.producer, pollIntervalMs: options.pollIntervalMs, onError, metrics: connection.metrics && createBusMetrics(connection.metrics) }),
         },
         EventBusRunner,
       ],

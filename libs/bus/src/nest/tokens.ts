@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Pool } from 'pg';
+import type { Registry } from 'prom-client';
 import type { Producer } from '../types';
 
 /** Injection token of the service's {@link EventBus} (`@Inject(EVENT_BUS) bus: EventBus`). */
@@ -26,4 +27,10 @@ export interface EventBusConnection {
   readonly nats: NatsConnection | null;
   /** Who writes the events this service emits (metadata `producer`). */
   readonly producer: Producer;
+  /**
+   * The service's Prometheus registry: when set, the bus registers its metrics there (deliveries,
+   * dead letters, consumer and relay lag, domain metrics of the events appended; see
+   * `createBusMetrics`). `PlatformModule` passes its `MetricsService.registry`.
+   */
+  readonly metrics?: Registry;
 }
