@@ -187,4 +187,8 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   // deadletter-<consumer>
   MessageDeadLettered: (d) =>
     `${d.consumer} gave up on ${d.originalType} ${shortId(d.originalEventId)} after ${d.deliveryCount} deliveries: ${quote(d.reason)}`,
+  // notice-<channel>
+  NoticeRequested: (d) => `${d.kind} on ${d.channel}: ${quote(d.title)}`,
+  NoticeDelivered: (d) => `${d.digest ? `digest of ${d.noticeIds.length}` : shortId(d.noticeIds[0] ?? '')} delivered to ${d.channel} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`,
+  NoticeFailed: (d) => `${d.noticeIds.length} notice(s) failed on ${d.channel} after ${d.attempts} attempts: ${quote(d.error)}`,
 };

@@ -7,6 +7,7 @@ const CATEGORY_TITLES: Record<string, string> = {
   pattern: 'Learned patterns — stream `pattern-<id>`',
   fleet: 'Fleet host agents — stream `fleet-<service>`',
   deadletter: 'Dead letters — stream `deadletter-<consumer>`',
+  notice: 'Notices (the outbox of Slack and webhook notices) — stream `notice-<channel>`',
 };
 
 /** docs/event-catalog.md, generated from the catalog so the table can never drift. Pure. */

@@ -37,6 +37,7 @@ describe('the Antibody catalog', () => {
     expect(byCategory('pattern')).toEqual(['PatternLearned', 'PatternOutcomeRecorded', 'PatternRetired']);
     expect(byCategory('fleet')).toEqual(['TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed']);
     expect(byCategory('deadletter')).toEqual(['MessageDeadLettered']);
+    expect(byCategory('notice')).toEqual(['NoticeRequested', 'NoticeDelivered', 'NoticeFailed']);
     expect(Object.keys(eventSchemas).sort()).toEqual(eventCatalog.definitions.map((definition) => definition.type).sort());
   });
 

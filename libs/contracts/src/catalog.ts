@@ -4,6 +4,7 @@ import {
   deadLetterEventSchemas,
   eventSchemas,
   fleetEventSchemas,
+  noticeEventSchemas,
   incidentEventSchemas,
   patternEventSchemas,
   serviceEventSchemas,
@@ -22,7 +23,7 @@ export interface EventDefinition {
   type: string;
   /** Current version of the data schema (versions start at 1). */
   schemaVersion: number;
-  /** Stream category: `incident`, `service`, `pattern`, `fleet`, `deadletter`. */
+  /** Stream category: `incident`, `service`, `pattern`, `fleet`, `deadletter`, `notice`. */
   category: string;
   /** One sentence: what happened. */
   description: string;
@@ -158,6 +159,7 @@ const categories: { readonly [C in EventCategory]: Readonly<Record<string, z.Zod
   pattern: patternEventSchemas,
   fleet: fleetEventSchemas,
   deadletter: deadLetterEventSchemas,
+  notice: noticeEventSchemas,
 };
 
 const info: { readonly [K in EventType]: EventInfo } = {
@@ -199,6 +201,10 @@ const info: { readonly [K in EventType]: EventInfo } = {
   ReplicaFailed: { description: 'A replica run by the fleet agent crashed, broke its resource limit or could not be started.', producedBy: ['fleet-agent'] },
 
   MessageDeadLettered: { description: 'A consumer gave up on a message after repeated failures and set it aside.', producedBy: ['bus'] },
+
+  NoticeRequested: { description: 'A notice to a person (Slack or generic webhook) was asked for: recorded first, then delivered from this outbox.', producedBy: ['deployer'] },
+  NoticeDelivered: { description: 'A channel accepted a notice, alone or folded with others into a digest when over the hourly rate.', producedBy: ['deployer'] },
+  NoticeFailed: { description: 'A notice could not be delivered to a channel after its bounded retries.', producedBy: ['deployer'] },
 };
 
 /** The versioned definitions of the Antibody catalog, in catalog order. */

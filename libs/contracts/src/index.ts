@@ -19,6 +19,7 @@ export {
   type EventType,
   type FleetEvent,
   type IncidentEvent,
+  type NoticeEvent,
   type PatternEvent,
   type ServiceEvent,
 } from './events';

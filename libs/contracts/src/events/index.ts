@@ -2,10 +2,11 @@ import type { z } from 'zod';
 import { deadLetterEventSchemas } from './deadletter';
 import { fleetEventSchemas } from './fleet';
 import { incidentEventSchemas } from './incident';
+import { noticeEventSchemas } from './notice';
 import { patternEventSchemas } from './pattern';
 import { serviceEventSchemas } from './service';
 
-export { deadLetterEventSchemas, fleetEventSchemas, incidentEventSchemas, patternEventSchemas, serviceEventSchemas };
+export { deadLetterEventSchemas, fleetEventSchemas, incidentEventSchemas, noticeEventSchemas, patternEventSchemas, serviceEventSchemas };
 
 type EventsOf<M extends Record<string, z.ZodType>> = {
   [K in keyof M & string]: { type: K; data: z.infer<M[K]> };
@@ -21,9 +22,11 @@ export type PatternEvent = EventsOf<typeof patternEventSchemas>;
 export type FleetEvent = EventsOf<typeof fleetEventSchemas>;
 /** Events of a `deadletter-<consumer>` stream. */
 export type DeadLetterEvent = EventsOf<typeof deadLetterEventSchemas>;
+/** Events of a `notice-<channel>` stream: notices asked for, delivered (alone or in a digest) or failed. */
+export type NoticeEvent = EventsOf<typeof noticeEventSchemas>;
 
 /** Every event of the catalog as a `{ type, data }` pair, discriminated by `type` (current schema versions). */
-export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | FleetEvent | DeadLetterEvent;
+export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | FleetEvent | DeadLetterEvent | NoticeEvent;
 /** The name of an event type of the catalog. */
 export type EventType = AntibodyEvent['type'];
 /** The data of event type `T` at its current schema version, e.g. `EventData<'IncidentOpened'>`. */
@@ -40,4 +43,5 @@ export const eventSchemas: { readonly [K in EventType]: z.ZodType<EventData<K>> 
   ...patternEventSchemas,
   ...fleetEventSchemas,
   ...deadLetterEventSchemas,
+  ...noticeEventSchemas,
 };
