@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Notifier } from '../src/infrastructure/notifier';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createTestStore, waitFor, type TestStore } from '@antibody/testing';
+import { Notifier, type NotifierOptions } from '../src/infrastructure/notifier';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook, WebhookAdapter } from '../src/infrastructure/webhook-adapter';
 
 interface Received {
@@ -56,45 +58,96 @@ describe('webhook deploy adapter', () => {
   });
 });
 
-describe('notifications', () => {
-  it('posts Slack incoming-webhook payloads and generic JSON, deduplicated per incident for 24 h', async () => {
+describe('notifications (the outbox on real Postgres)', () => {
+  let t: TestStore;
+  const notifiers: Notifier[] = [];
+  beforeAll(async () => {
+    t = await createTestStore('notices');
+  });
+  afterEach(async () => {
+    await Promise.all(notifiers.splice(0).map((n) => n.stop()));
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+  const make = (options: Partial<NotifierOptions> & Pick<NotifierOptions, 'slackWebhookUrls' | 'genericWebhookUrls'>) => {
+    const n = new Notifier({ retryBaseMs: 50, lockRetryMs: 100, consoleUrl: 'https://console.example/', ...options }).attach(t.store);
+    notifiers.push(n);
+    n.start();
+    return n;
+  };
+  const streamTypes = async (url: string) => {
+    const channel = `webhook-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+    return (await t.store.readStream(`notice-${channel}`)).events.map((e) => e.type);
+  };
+
+  it('posts Slack payloads and signed generic JSON linking the incident, deduplicated per incident for 24 h', async () => {
     const r = await receiver();
-    let now = Date.parse('2026-01-01T00:00:00Z');
-    const notifier = new Notifier({ slackWebhookUrls: [`${r.url}/slack`], genericWebhookUrls: [`${r.url}/generic`], now: () => now });
-    const notice = { kind: 'rolled-back' as const, incidentId: 'inc-1', service: 'shop', title: 'Rolled back shop@1.2.0', details: 'canary 10% errors vs 0%' };
-    expect(await notifier.notify(notice)).toEqual({ sent: true, deliveries: 2, failures: [] });
-    expect(await notifier.notify(notice)).toEqual({ sent: false, reason: 'duplicate' });
-    now += 23 * 3600_000;
-    expect(await notifier.notify(notice)).toEqual({ sent: false, reason: 'duplicate' });
-    expect((await notifier.notify({ ...notice, kind: 'escalated' })).sent).toBe(true);
-    now += 2 * 3600_000;
-    expect((await notifier.notify(notice)).sent).toBe(true);
+    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const notifier = make({ slackWebhookUrls: [`${r.url}/slack`], genericWebhookUrls: [`${r.url}/generic`], webhookSecret: secret });
+    const incidentId = randomUUID();
+    const notice = { kind: 'rolled-back' as const, incidentId, service: 'shop', title: 'Rolled back shop@1.2.0', details: 'canary 10% errors vs 0%' };
+    expect(await notifier.notify(notice)).toMatchObject({ recorded: true });
+    expect(await notifier.notify(notice)).toEqual({ recorded: false, reason: 'duplicate' });
+    expect(await notifier.notify({ ...notice, details: 'again' })).toEqual({ recorded: false, reason: 'duplicate' });
+    expect(await notifier.notify({ ...notice, kind: 'escalated' })).toMatchObject({ recorded: true });
+    await waitFor(() => r.received.length === 4, { timeoutMs: 10_000, description: 'four deliveries' });
     const slack = r.received.filter((x) => x.path === '/slack').map((x) => JSON.parse(x.body));
-    expect(slack).toHaveLength(3);
-    expect(slack[0]).toMatchObject({ text: expect.stringContaining('Rolled back shop@1.2.0'), blocks: expect.arrayContaining([expect.objectContaining({ type: 'section' })]) });
-    expect(JSON.parse(r.received.find((x) => x.path === '/generic')!.body)).toMatchObject({ kind: 'rolled-back', incidentId: 'inc-1' });
+    expect(slack[0]).toMatchObject({ text: expect.stringContaining('Rolled back shop@1.2.0') });
+    expect(JSON.stringify(slack[0])).toContain(`https://console.example/incidents/${incidentId}`);
+    const generic = r.received.find((x) => x.path === '/generic')!;
+    expect(JSON.parse(generic.body)).toMatchObject({ type: 'notice', kind: 'rolled-back', incidentId, link: `https://console.example/incidents/${incidentId}` });
+    // Verified as the Standard Webhooks spec says: HMAC-SHA256 over id.timestamp.body with the decoded whsec_ key.
+    const { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': sig } = generic.headers as Record<string, string>;
+    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${ts}.${generic.body}`).digest('base64');
+    expect(sig).toBe(`v1,${expected}`);
+    expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(300);
     r.server.close();
   });
 
-  it('sends at most 10 per hour by default, then again after the hour', async () => {
-    const r = await receiver();
-    let now = 0;
-    const notifier = new Notifier({ slackWebhookUrls: [r.url], genericWebhookUrls: [], now: () => now });
-    const outcomes = [];
-    for (let i = 0; i < 12; i++) outcomes.push(await notifier.notify({ kind: 'fix-proposed', incidentId: `inc-${i}`, service: 'shop', title: `fix ${i}`, details: 'PR opened' }));
-    expect(outcomes.filter((o) => o.sent)).toHaveLength(10);
-    expect(outcomes.slice(10)).toEqual([{ sent: false, reason: 'rate-limited' }, { sent: false, reason: 'rate-limited' }]);
-    expect(r.received).toHaveLength(10);
-    now += 3600_000;
-    expect((await notifier.notify({ kind: 'budget-exceeded', incidentId: 'daily', service: 'shop', title: 'budget', details: 'over' })).sent).toBe(true);
+  it('retries a failing receiver with backoff and delivers once; a restart does not send again', async () => {
+    let calls = 0;
+    const r = await receiver(() => (++calls <= 2 ? 503 : 200));
+    const url = `${r.url}/flaky`;
+    const first = make({ slackWebhookUrls: [], genericWebhookUrls: [url] });
+    await first.notify({ kind: 'escalated', incidentId: randomUUID(), service: 'shop', title: 'flaky', details: 'd' });
+    await waitFor(async () => (await streamTypes(url)).includes('NoticeDelivered'), { timeoutMs: 10_000, description: 'NoticeDelivered' });
+    expect(r.received).toHaveLength(3);
+    expect(new Set(r.received.map((x) => x.headers['webhook-id'])).size).toBe(1);
+    const delivered = (await t.store.readStream(`notice-webhook-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`)).events.find((e) => e.type === 'NoticeDelivered')!;
+    expect(delivered.data).toMatchObject({ attempts: 3, digest: false });
+    await first.stop();
+    // A new instance on the same store: the outbox says it was delivered.
+    const second = make({ slackWebhookUrls: [], genericWebhookUrls: [url] });
+    await second.notify({ kind: 'rolled-out', incidentId: randomUUID(), service: 'shop', title: 'next', details: 'd' });
+    await waitFor(() => r.received.length === 4, { timeoutMs: 10_000, description: 'the next notice' });
+    expect(r.received.map((x) => JSON.parse(x.body).title)).toEqual(['flaky', 'flaky', 'flaky', 'next']);
     r.server.close();
   });
 
-  it('reports a failing receiver without throwing', async () => {
+  it('records a notice that keeps failing as NoticeFailed after its bounded attempts', async () => {
     const r = await receiver(() => 500);
-    const notifier = new Notifier({ slackWebhookUrls: [r.url], genericWebhookUrls: ['http://127.0.0.1:1/none'] });
-    const outcome = await notifier.notify({ kind: 'escalated', incidentId: 'x', service: 'shop', title: 't', details: 'd' });
-    expect(outcome).toMatchObject({ sent: true, deliveries: 0 });
+    const url = `${r.url}/down`;
+    const n = make({ slackWebhookUrls: [], genericWebhookUrls: [url], maxAttempts: 3 });
+    await n.notify({ kind: 'escalated', incidentId: randomUUID(), service: 'shop', title: 't', details: 'd' });
+    await waitFor(async () => (await streamTypes(url)).includes('NoticeFailed'), { timeoutMs: 10_000, description: 'NoticeFailed' });
+    expect(r.received).toHaveLength(3);
+    r.server.close();
+  });
+
+  it('over the rate, folds notices into one digest listing them, never dropping one', async () => {
+    const r = await receiver();
+    const url = `${r.url}/busy`;
+    const n = make({ slackWebhookUrls: [], genericWebhookUrls: [url], maxPerHour: 2, windowMs: 1500 });
+    for (let i = 0; i < 6; i++) await n.notify({ kind: 'fix-proposed', incidentId: randomUUID(), service: 'shop', title: `fix ${i}`, details: 'PR opened' });
+    const titles = () => r.received.flatMap((x) => {
+      const body = JSON.parse(x.body) as { type: string; title?: string; notices?: { title: string }[] };
+      return body.type === 'digest' ? body.notices!.map((m) => m.title) : [body.title!];
+    });
+    await waitFor(() => titles().length === 6, { timeoutMs: 10_000, description: 'all six notices' });
+    expect(titles().sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `fix ${i}`));
+    expect(r.received.some((x) => JSON.parse(x.body).type === 'digest')).toBe(true);
+    expect(r.received.length).toBeLessThan(6);
     r.server.close();
   });
 });

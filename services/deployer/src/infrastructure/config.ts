@@ -27,6 +27,13 @@ export const deployerConfigSchema = baseServiceConfigSchema.extend({
   DEPLOYER_SLACK_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_WEBHOOK_URLS: list,
   DEPLOYER_NOTIFY_MAX_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** Standard Webhooks secret (`whsec_<base64>`) signing the generic notice webhooks. */
+  DEPLOYER_NOTIFY_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'expected whsec_<base64>').optional(),
+  /** Attempts per notice delivery before it is recorded as NoticeFailed; backoff doubles from the base. */
+  DEPLOYER_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(6),
+  DEPLOYER_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().positive().default(2000),
+  /** Base URL of the console: every notice links to `<url>/incidents/<id>`. */
+  DEPLOYER_CONSOLE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Where the webhook adapter reads per-release counts (ingest's GET /v1/releases/counts), unless a service sets its own. */
   DEPLOYER_INGEST_URL: z.url({ protocol: /^https?$/ }).optional(),
 });

@@ -1,4 +1,4 @@
-import { Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
@@ -18,6 +18,23 @@ class RolloutLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
   }
   async beforeApplicationShutdown(): Promise<void> {
     await this.rollouts.stop();
+  }
+}
+
+/** Attaches the notifier to the store (its outbox) and runs its delivery loop while the app runs. */
+@Injectable()
+class NoticeDelivery implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(DEPLOYER_SETTINGS) private readonly settings: DeployerSettings,
+  ) {
+    settings.notifier.attach(store);
+  }
+  onApplicationBootstrap(): void {
+    this.settings.notifier.start();
+  }
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.settings.notifier.stop();
   }
 }
 
@@ -49,7 +66,15 @@ export class DeployerModule {
       }),
       observeEveryMs: config.DEPLOYER_OBSERVE_EVERY_MS ?? 10_000,
       resumeScanMs: config.DEPLOYER_RESUME_SCAN_MS ?? 30_000,
-      notifier: new Notifier({ slackWebhookUrls: config.DEPLOYER_SLACK_WEBHOOK_URLS ?? [], genericWebhookUrls: config.DEPLOYER_NOTIFY_WEBHOOK_URLS ?? [], maxPerHour: config.DEPLOYER_NOTIFY_MAX_PER_HOUR }),
+      notifier: new Notifier({
+        slackWebhookUrls: config.DEPLOYER_SLACK_WEBHOOK_URLS ?? [],
+        genericWebhookUrls: config.DEPLOYER_NOTIFY_WEBHOOK_URLS ?? [],
+        maxPerHour: config.DEPLOYER_NOTIFY_MAX_PER_HOUR,
+        ...(config.DEPLOYER_NOTIFY_WEBHOOK_SECRET ? { webhookSecret: config.DEPLOYER_NOTIFY_WEBHOOK_SECRET } : {}),
+        ...(config.DEPLOYER_CONSOLE_URL ? { consoleUrl: config.DEPLOYER_CONSOLE_URL } : {}),
+        ...(config.DEPLOYER_NOTIFY_MAX_ATTEMPTS ? { maxAttempts: config.DEPLOYER_NOTIFY_MAX_ATTEMPTS } : {}),
+        ...(config.DEPLOYER_NOTIFY_RETRY_BASE_MS ? { retryBaseMs: config.DEPLOYER_NOTIFY_RETRY_BASE_MS } : {}),
+      }),
       env: options.env ?? process.env,
     };
     return {
@@ -64,6 +89,7 @@ export class DeployerModule {
             new RolloutManager({ store, judge: settings.judge, observeEveryMs: settings.observeEveryMs, resumeScanMs: settings.resumeScanMs, startRecordTimeoutMs: 60_000, notifier: settings.notifier, env: settings.env }),
         },
         RolloutLifecycle,
+        NoticeDelivery,
         PatchValidatedHandler,
         NotificationsHandler,
       ],
