@@ -59,6 +59,24 @@ describe('the incident fold', () => {
     expect(state.status).toBe('fix-chosen');
   });
 
+  it('given every candidate rejected, in any order, then exactly one verdict settles "all rejected" and no fix is chosen', () => {
+    for (const order of [[P1, P2, P3], [P3, P1, P2], [P2, P3, P1]]) {
+      const { opened, sample, s } = incident();
+      const before = [opened, sample, s.event('DiagnosisMade', diagnosis), s.event('PatchProposed', proposal(P2, 2)), s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P3, 3))];
+      const verdicts = order.map((patchId) => s.event('PatchRejected', rejected(patchId)));
+      const settled = verdicts.map((_, i) => currentRound(fold([...before, ...verdicts.slice(0, i + 1)]))?.allRejected);
+      expect(settled).toEqual([undefined, undefined, { settledBy: verdicts[2]?.eventId }]);
+      expect(chosenFix(fold([...before, ...verdicts]))).toBeUndefined();
+    }
+  });
+
+  it('given one candidate validated, then the round is never "all rejected"; given no proposal, neither', () => {
+    const { opened, sample, s } = incident();
+    const before = [opened, sample, s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P2, 2))];
+    expect(currentRound(fold([...before, s.event('PatchRejected', rejected(P1)), s.event('PatchValidated', validated(P2))]))?.allRejected).toBeUndefined();
+    expect(currentRound(fold([opened, sample, s.event('PatchRejected', rejected(P1))]))?.allRejected).toBeUndefined();
+  });
+
   it('given a rollback of P1 and a request to diagnose again, then a new round starts and P1 is a failed fix with its change and why', () => {
     const { opened, sample, s } = incident();
     const events = [
@@ -95,6 +113,16 @@ describe('the incident fold', () => {
     const escalated = fold([opened, sample, s.event('PatchProposed', proposal(P1, 1)), s.event('PatchValidated', validated(P1)), s.event('IncidentEscalated', { reason: 'a person decides', step: 'rollout' })]);
     expect(escalated.status).toBe('escalated');
     expect(chosenFix(escalated)).toBeUndefined();
+    expect(escalated.escalations.map((e) => e.data.reason)).toEqual(['a person decides']);
+  });
+
+  it('given an escalation and a reopening, then the incident is no longer escalated and its escalations stay in its history', () => {
+    const { opened, sample, s } = incident();
+    const escalation = s.event('IncidentEscalated', { reason: 'a person decides', step: 'rollout' });
+    const state = fold([opened, sample, escalation, s.event('IncidentReopened', { reason: 'seen again' } as EventData<'IncidentReopened'>)]);
+    expect(state.status).toBe('diagnosing');
+    expect(state.escalation).toBeUndefined();
+    expect(state.escalations.map((e) => e.eventId)).toEqual([escalation.eventId]);
   });
 
   it('counts occurrences and metered model spend', () => {

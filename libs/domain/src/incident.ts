@@ -45,6 +45,11 @@ export interface Round {
    * rejected, and the verdict event that settled it (exactly one event of the stream does).
    */
   readonly chosen?: { readonly patchId: PatchId; readonly settledBy: string };
+  /**
+   * Every proposal of this round was rejected and none validated: the verdict event that settled it
+   * (exactly one event of the stream does, whatever order the verdicts arrive in).
+   */
+  readonly allRejected?: { readonly settledBy: string };
   /** The round ended without a rollout going on (resolved or escalated). */
   readonly ended?: 'resolved' | 'escalated';
 }
@@ -90,6 +95,8 @@ export interface IncidentState {
   /** The latest rollout, as the judge sees it. */
   readonly rollout?: RolloutView;
   readonly escalation?: EventData<'IncidentEscalated'>;
+  /** Every escalation of the incident, in stream order (its metadata names what caused it); kept across reopenings. */
+  readonly escalations: readonly RecordedEvent<'IncidentEscalated'>[];
   readonly resolution?: EventData<'IncidentResolved'>;
   readonly decisions: readonly RecordedEvent<'DecisionRecorded'>[];
   /** LLM spend metered for this incident, USD. */
@@ -98,7 +105,7 @@ export interface IncidentState {
 
 /** The fold of an incident stream. Events of other streams never occur in it. */
 export const incidentFold: Fold<IncidentState> = {
-  initialState: () => ({ version: -1, status: 'open', samples: 0, occurrences: 0, rounds: [], patches: {}, excluded: [], decisions: [], spentUsd: 0 }),
+  initialState: () => ({ version: -1, status: 'open', samples: 0, occurrences: 0, rounds: [], patches: {}, excluded: [], escalations: [], decisions: [], spentUsd: 0 }),
   evolve: (state, event) => ({ ...evolveIncident(state, event), version: event.streamVersion }),
 };
 
@@ -171,7 +178,7 @@ function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentSta
     case 'IncidentResolved':
       return { ...withRound(state, (r) => ({ ...r, ended: 'resolved' })), resolution: event.data, status: 'resolved' };
     case 'IncidentEscalated':
-      return { ...withRound(state, (r) => ({ ...r, ended: 'escalated' })), escalation: event.data, status: 'escalated' };
+      return { ...withRound(state, (r) => ({ ...r, ended: 'escalated' })), escalation: event.data, escalations: [...state.escalations, event], status: 'escalated' };
     case 'LlmCallMetered':
       return { ...state, spentUsd: state.spentUsd + event.data.costUsd };
     default:
@@ -201,15 +208,18 @@ function byRank(patches: IncidentState['patches'], ids: readonly PatchId[]): Pat
   return [...ids].sort((a, b) => (patches[a]?.proposal.data.rank ?? Infinity) - (patches[b]?.proposal.data.rank ?? Infinity));
 }
 
-/** The round with its fix chosen once every better-ranked candidate is rejected; `settledBy` is the verdict that decided it. */
+/**
+ * The round with its fix chosen once every better-ranked candidate is rejected, or with every
+ * candidate rejected once the last verdict is in; `settledBy` is the verdict that decided it.
+ */
 function settle(round: Round, patches: IncidentState['patches'], verdictId: string): Round {
-  if (round.chosen || round.ended) return round;
+  if (round.chosen || round.allRejected || round.ended) return round;
   for (const patchId of round.patchIds) {
     const verdict = patches[patchId]?.verdict;
     if (!verdict) return round;
     if (verdict.type === 'PatchValidated') return { ...round, chosen: { patchId, settledBy: verdictId } };
   }
-  return round;
+  return round.patchIds.length > 0 ? { ...round, allRejected: { settledBy: verdictId } } : round;
 }
 
 /** The latest round, or undefined before the first sample. */

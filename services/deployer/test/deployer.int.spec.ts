@@ -2,7 +2,8 @@
 // (store-log transport): ServiceRegistered + the incident up to PatchValidated in, and out the fix
 // committed in a real git repository, the judged rollout through the webhook adapter against a
 // local delivery system (which also serves the counts), approve / reject through the CLI's
-// command, notifications, and a rollout that survives a restart of the deployer.
+// command, notifications, a rollout that survives a restart of the deployer, and the escalations
+// that end an incident no step can take further (every candidate rejected, an event dead-lettered).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { createStoreLogBus } from '@antibody/bus';
 import type { StoredEvent } from '@antibody/event-store';
 import { createPlatformApp, loadConfig } from '@antibody/platform';
 import { createTestStore, freePort, testMetadata, uniqueName, waitFor, type TestStore } from '@antibody/testing';
@@ -322,5 +324,63 @@ describe('antibody-deployer wired end to end (store-log transport)', () => {
     expect((await dataOf(streamId, 'StageAdvanced')).map((d) => d.stage)).toEqual([5, 25, 50, 100]);
     expect((await types(streamId)).filter((x) => x === 'RolloutStarted')).toHaveLength(1);
     expect(delivery.hooks.filter((h) => h.release === started!.release).map((h) => h.type)).not.toContain('canary.rollback');
+  });
+
+  it('escalates an incident whose every candidate was rejected, once, naming each rejection', async () => {
+    const svc = await registerService(true);
+    const incidentId = randomUUID();
+    const [first, second] = [randomUUID(), randomUUID()];
+    const streamId = `incident-${incidentId}`;
+    const meta = () => testMetadata({ correlationId: incidentId });
+    const proposed = (patchId: string, rank: number) => ({ type: 'PatchProposed', data: { ...fixture('PatchProposed'), patchId, diff: DIFF, files: ['src/cart.js'], rank }, metadata: meta() });
+    await t.store.appendToStream(streamId, [
+      { type: 'IncidentOpened', data: { ...fixture('IncidentOpened'), incidentId, service: svc.name }, metadata: meta() },
+      { type: 'ErrorRecorded', data: fixture('ErrorRecorded'), metadata: meta() },
+      proposed(first, 1),
+      proposed(second, 2),
+    ]);
+    // The worse candidate's verdict first, in a transaction of its own: it settles nothing.
+    await t.store.appendToStream(streamId, [{ type: 'PatchRejected', data: { patchId: second, reason: 'cart.spec.js › total: expected 3, got NaN', failingTests: ['total'], stage: 'tests' }, metadata: meta() }]);
+    await t.store.appendToStream(streamId, [{ type: 'PatchRejected', data: { patchId: first, reason: 'the captured TypeError still happens', failingTests: [], stage: 'reproduction' }, metadata: meta() }]);
+    await until(streamId, 'IncidentEscalated');
+    const escalations = await dataOf(streamId, 'IncidentEscalated');
+    expect(escalations).toEqual([
+      {
+        step: 'validation',
+        reason: `the validator rejected all 2 candidates of round 0: patch ${first.slice(0, 8)} (rank 1) rejected at reproduction: the captured TypeError still happens; patch ${second.slice(0, 8)} (rank 2) rejected at tests: cart.spec.js › total: expected 3, got NaN; a person decides the next step`,
+      },
+    ]);
+    expect(await types(streamId)).not.toContain('FixCommitted');
+  });
+
+  it('escalates an incident whose event a handler failed on until it was dead-lettered, naming the consumer, the event and the error', async () => {
+    const svc = await registerService(true);
+    const incidentId = randomUUID();
+    const streamId = `incident-${incidentId}`;
+    // Another service's consumer that always throws on this incident's sample.
+    const bus = createStoreLogBus({ store: t.store, producer: { service: 'analyzer', instance: 'analyzer-test' }, pollIntervalMs: 50 });
+    const consumer = `analyzer-${uniqueName('diagnose').replace(/_/g, '-')}`;
+    try {
+      await bus.consume({ durable: consumer, types: ['ErrorRecorded'], from: 'now', maxDeliver: 3, backoffMs: [20] }, async (event) => {
+        if (event.streamId === streamId) throw new Error('the mirror is missing a blob');
+      });
+      await t.store.appendToStream(streamId, [
+        { type: 'IncidentOpened', data: { ...fixture('IncidentOpened'), incidentId, service: svc.name }, metadata: testMetadata({ correlationId: incidentId }) },
+        { type: 'ErrorRecorded', data: fixture('ErrorRecorded'), metadata: testMetadata({ correlationId: incidentId }) },
+      ]);
+      await until(streamId, 'IncidentEscalated');
+    } finally {
+      await bus.close();
+    }
+    const [sample] = (await events(streamId)).filter((e) => e.type === 'ErrorRecorded');
+    const [letter] = await events(`deadletter-${consumer}`);
+    expect(letter).toMatchObject({ type: 'MessageDeadLettered', data: { consumer, originalEventId: sample!.eventId, originalType: 'ErrorRecorded', originalStreamId: streamId } });
+    const escalated = (await events(streamId)).filter((e) => e.type === 'IncidentEscalated');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]).toMatchObject({
+      data: { step: 'diagnosis', reason: expect.stringContaining(`handler ${consumer} failed on ErrorRecorded ${sample!.eventId} until it was dead-lettered`) },
+      metadata: { causationId: letter!.eventId },
+    });
+    expect(escalated[0]).toMatchObject({ data: { reason: expect.stringContaining('handler failed 3 times: Error: the mirror is missing a blob') } });
   });
 });

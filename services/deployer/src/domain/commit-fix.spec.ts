@@ -40,7 +40,7 @@ function incident() {
     proposed(B, 2),
   ];
   const validated = (patchId: PatchId) => s.event('PatchValidated', { patchId, tests: [{ name: 't1', status: 'passed' }, { name: 't2', status: 'passed' }], reproduction: { status: 'reproduced', diff: 'test diff' } } as EventData<'PatchValidated'>);
-  const rejected = (patchId: PatchId) => s.event('PatchRejected', { patchId, reason: 'a test failed', stage: 'tests' });
+  const rejected = (patchId: PatchId) => s.event('PatchRejected', { patchId, reason: 'a test failed', failingTests: [], stage: 'tests' });
   return { s, given, validated, rejected };
 }
 
@@ -98,7 +98,7 @@ describe('committing the fix of a diagnosis round', () => {
 
   it('given a round that ended in an escalation, then a late verdict commits nothing', () => {
     const { s, given, validated } = incident();
-    const rest = [s.event('PatchRejected', { patchId: A, reason: 'no', stage: 'tests' }), s.event('IncidentEscalated', { reason: 'a person decides', step: 'validation' })];
+    const rest = [s.event('PatchRejected', { patchId: A, reason: 'no', failingTests: [], stage: 'tests' }), s.event('IncidentEscalated', { reason: 'a person decides', step: 'validation' })];
     const vB = validated(B);
     spec.given([...given, ...rest, vB]).when(when(vB, ready)).thenMatches({ kind: 'ignore' });
   });

@@ -1,6 +1,8 @@
 // PatchValidated / PatchRejected -> the verdict that settles the round's fix commits it as code
-// (branch, commit, push, PR) and records FixCommitted; FixCommitted -> per the service's policy an
-// automatic rollout or a proposal (notification; a person approves with `antibody approve`);
+// (branch, commit, push, PR) and records FixCommitted; the verdict that leaves every candidate of
+// the round rejected records IncidentEscalated (step `validation`) naming each rejection;
+// FixCommitted -> per the service's policy an automatic rollout or a proposal (notification; a
+// person approves with `antibody approve`);
 // DecisionRecorded -> approve starts the rollout of the committed fix, reject ends it.
 // Each handler gathers facts, runs the pure decision of domain/ and appends what it decided through
 // handleCommand, at the version of the stream it decided on.
@@ -12,6 +14,7 @@ import type { EventStore } from '@antibody/event-store';
 import { ignore, type AntibodyEvent, type JsonValue, type RecordedEvent } from '@antibody/contracts';
 import { underCare, type IncidentState, type JudgeConfig, type ServiceState } from '@antibody/domain';
 import { decideCommit, type CommitFacts, type CommitRequest } from '../domain/commit-fix';
+import { decideRejectedRound } from '../domain/rejected-round';
 import { incidentAt, incidentFoldJudgedBy } from '../domain/incident';
 import { decidePersonDecision, decideRollOut, decideRolloutStarted, type ProposeFix, type RolloutStartOutcome, type StartRolloutRequest } from '../domain/start-rollout';
 import { commitFix, openPullRequest, type PullRequestTarget } from '../infrastructure/fix-as-code';
@@ -58,6 +61,12 @@ export class PatchValidatedHandler {
    * starts from the recorded FixCommitted, in a delivery of its own: this one's transaction may hold
    * uncommitted events, so a notice sent from here could announce a fix not yet (or never) recorded.
    * Anything that cannot be done appends IncidentEscalated (step `rollout`).
+   *
+   * The verdict that leaves every candidate rejected is settled by the same fold
+   * (`Round.allRejected`), so its escalation (step `validation`) is decided here too: this consumer
+   * already sees every verdict in stream order and reads the stream the rule needs, and a verdict
+   * settles either the fix or "all rejected", never both. A consumer of its own would read every
+   * verdict's stream a second time and, new, would start from position 0 and escalate old incidents.
    */
   @OnEvent(['PatchValidated', 'PatchRejected'], { name: 'fix-as-code' })
   async onVerdict(event: RecordedEvent<'PatchValidated' | 'PatchRejected'>, ctx: HandlerContext): Promise<void> {
@@ -65,6 +74,8 @@ export class PatchValidatedHandler {
     const commit = once((request: CommitRequest) => this.commit(request));
     const command = { verdictId: event.eventId, streamId: event.streamId };
     const outcome = await handleCommand(this.command(event.streamId, ctx), async (state) => {
+      const rejected = decideRejectedRound(command, state);
+      if (rejected.kind !== 'ignore') return rejected;
       let facts: CommitFacts = {};
       for (;;) {
         const step = decideCommit(command, state, facts);

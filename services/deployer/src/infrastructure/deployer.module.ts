@@ -3,6 +3,7 @@ import { EVENT_STORE, EventBusModule } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
 import { PlatformModule, type PlatformModuleOptions } from '@antibody/platform';
 import { DEFAULT_JUDGE_CONFIG, validateJudgeConfig } from '@antibody/domain';
+import { DeadLetterHandler } from '../handlers/dead-letter.handler';
 import { NotificationsHandler } from '../handlers/notifications.handler';
 import { DEPLOYER_SETTINGS, PatchValidatedHandler, type DeployerSettings } from '../handlers/patch-validated.handler';
 import type { DeployerConfig } from './config';
@@ -46,7 +47,8 @@ export interface DeployerModuleOptions {
 /**
  * Root module of antibody-deployer: the platform (config, Postgres, NATS, /health, /metrics, logs),
  * the event bus, the PatchValidated / DecisionRecorded handlers (fix as code, proposal, rollout),
- * the rollout manager (judged rollouts that survive restarts) and the notifications.
+ * the rollout manager (judged rollouts that survive restarts), the notifications and the
+ * escalation of incidents whose events were dead-lettered.
  */
 @Module({})
 export class DeployerModule {
@@ -92,6 +94,7 @@ export class DeployerModule {
         NoticeDelivery,
         PatchValidatedHandler,
         NotificationsHandler,
+        DeadLetterHandler,
       ],
     };
   }
