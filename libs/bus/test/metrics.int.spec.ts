@@ -8,6 +8,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import type { HandlerContext } from '@antibody/bus';
+import type { RecordedEvent } from '@antibody/contracts';
 import { EVENT_STORE, EventBusModule, OnEvent, type EventBusConnection } from '@antibody/bus/nest';
 import type { EventStore, NewEvent, StoredEvent } from '@antibody/event-store';
 import { createTestStore, testMetadata, testNatsUrl, uniqueName, waitFor, type TestStore } from '@antibody/testing';
@@ -25,7 +26,7 @@ class MeteredReactor {
   }
 
   @OnEvent('PatchFailed', { maxDeliver: 2, backoffMs: [50] })
-  async poison(): Promise<void> {
+  async poison(_event: RecordedEvent<'PatchFailed'>, _ctx: HandlerContext): Promise<void> {
     throw new Error('poison');
   }
 }
