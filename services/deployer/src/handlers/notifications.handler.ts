@@ -7,7 +7,7 @@ import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
 import { foldEvents, type RecordedEvent } from '@antibody/contracts';
 import { incidentFold } from '@antibody/domain';
-import { traceIdOf } from '../infrastructure/notice-policy';
+import { traceIdOf } from '../domain/notice-policy';
 import { DEPLOYER_SETTINGS, type DeployerSettings } from './patch-validated.handler';
 
 @Injectable()

@@ -23,7 +23,7 @@ import {
   traceIdOf,
   type ChannelState,
   type NoticeRequest,
-} from './notice-policy';
+} from '../domain/notice-policy';
 
 export type NotificationKind = 'fix-proposed' | 'rolled-out' | 'rolled-back' | 'escalated' | 'budget-exceeded';
 
