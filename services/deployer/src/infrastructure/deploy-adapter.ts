@@ -80,7 +80,10 @@ export class FleetAdapter implements DeployAdapter {
       if (e.type !== 'FleetCountsReported' && e.type !== 'TrafficChanged') continue;
       // A promotion's answer carries the canary's final counts, under its new name: stable.
       const promoted = e.type === 'TrafficChanged' && e.data.action === 'set-stage' && e.data.canaryRelease === null && e.data.stableRelease === this.options.release;
-      if (e.data.canaryRelease === this.options.release || promoted) {
+      // The agent appends its periodic reports and its answers concurrently, so a report read just
+      // before an answer may land after it. Counts of one canary never go backwards: one that is
+      // behind the latest seen is stale, and skipped.
+      if ((e.data.canaryRelease === this.options.release || promoted) && !(this.counts && behind(e.data.counts, this.counts))) {
         this.counts = e.data.counts;
         this.countsSeenAt = this.now();
       }
@@ -139,6 +142,11 @@ export class FleetAdapter implements DeployAdapter {
     }
     return parseCounts(this.counts);
   }
+}
+
+/** True when any count of `a` is lower than the same count of `b`. */
+function behind(a: CountsSnapshot, b: CountsSnapshot): boolean {
+  return (['canary', 'stable'] as const).some((arm) => (['requests', 'errors', 'slow'] as const).some((k) => a[arm][k] < b[arm][k]));
 }
 
 /** Validates a counts document `{canary: {requests, errors, slow}, stable: {…}}`; throws BAD_COUNTS. */
