@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RecordedEvent } from '@antibody/contracts';
+import { foldEvents, type RecordedEvent } from '@antibody/contracts';
 import { incidentFold, type IncidentState } from '@antibody/domain';
 import { START, type AppendResult, type Checkpoint, type EventStore, type NewEvent } from '@antibody/event-store';
 import type { Disposition } from './handling';
@@ -282,9 +282,14 @@ class PromBusMetrics implements BusMetrics {
   }
 }
 
-/** Incidents by status: the shared incident fold, kept in memory and caught up from the store at each scrape. */
+/**
+ * Incidents by status: the shared incident fold, caught up from the store at each scrape. Only
+ * incidents still under way are held folded; an ended one (resolved or escalated) is held as its
+ * status alone, so memory follows the incidents in flight, not every incident ever seen. A later
+ * event of an ended incident (a reopening, a person's decision) folds its stream again from the store.
+ */
 class IncidentStatusFold {
-  private readonly states = new Map<string, IncidentState>();
+  private readonly held = new Map<string, { readonly state: IncidentState } | { readonly ended: IncidentState['status'] }>();
   private after: Checkpoint = START;
   private running: Promise<ReadonlyMap<string, number>> | undefined;
 
@@ -297,18 +302,25 @@ class IncidentStatusFold {
     // Bounded per scrape: a large backlog is folded over several scrapes.
     for (let page = 0; page < 20; page++) {
       const { events, checkpoint } = await store.readAll({ after: this.after, limit: 1000 });
-      for (const event of events) this.evolve(event);
+      for (const event of events) await this.evolve(store, event);
       this.after = checkpoint;
       if (events.length < 1000) break;
     }
     const counts = new Map<string, number>();
-    for (const state of this.states.values()) counts.set(state.status, (counts.get(state.status) ?? 0) + 1);
+    for (const held of this.held.values()) {
+      const status = 'ended' in held ? held.ended : held.state.status;
+      counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
     return counts;
   }
 
-  private evolve(event: RecordedEvent): void {
+  private async evolve(store: EventStore, event: RecordedEvent): Promise<void> {
     if (!event.streamId.startsWith('incident-')) return;
-    const state = this.states.get(event.streamId) ?? incidentFold.initialState();
-    this.states.set(event.streamId, incidentFold.evolve(state, event));
+    const held = this.held.get(event.streamId);
+    const state =
+      held && 'ended' in held
+        ? foldEvents(incidentFold, (await store.readStream(event.streamId, { toVersion: event.streamVersion })).events)
+        : incidentFold.evolve(held?.state ?? incidentFold.initialState(), event);
+    this.held.set(event.streamId, state.status === 'resolved' || state.status === 'escalated' ? { ended: state.status } : { state });
   }
 }

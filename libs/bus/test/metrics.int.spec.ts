@@ -119,6 +119,10 @@ describe.each(['store-log', 'jetstream'] as const)('bus metrics on the %s transp
     );
     expect(sample(text, 'antibody_bus_consumer_pending_messages', { consumer: 'metered-MeteredReactor-poison' })).toBe(0);
     expect(sample(text, 'antibody_bus_consumer_ack_pending_messages', { consumer: 'metered-MeteredReactor-escalate' })).toBe(0);
+    // An ended incident is held as its status alone; reopened, it is folded again from its stream.
+    await app.get<EventStore>(EVENT_STORE).appendToStream(`incident-${incident}`, [{ type: 'IncidentReopened', data: { reason: 'seen again' }, metadata: testMetadata() }]);
+    await waitFor(async () => sample(await registry.metrics(), 'antibody_incidents', { status: 'diagnosing' }) === 1, { timeoutMs: 30_000, description: 'the reopened incident' });
+    expect(sample(await registry.metrics(), 'antibody_incidents', { status: 'escalated' }) ?? 0).toBe(0);
     if (transport === 'jetstream') {
       await waitFor(async () => sample(await registry.metrics(), 'antibody_relay_lag_events') === 0, { timeoutMs: 20_000, description: 'the relay caught up' });
       text = await registry.metrics();
