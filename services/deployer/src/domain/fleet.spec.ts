@@ -39,6 +39,13 @@ describe('the fleet view, folded from fleet-<service>', () => {
     expect(view.slowThresholdMs).toBe(120);
   });
 
+  it('given a report read before an answer but recorded after it, then the counts stay the latest: they never go backwards', () => {
+    const report = (c: ReturnType<typeof counts>) => ({ type: 'FleetCountsReported', data: { ...(changed(ID(2), 'set-stage', 5).data as object), at: '2026-12-01T00:00:00.000Z', counts: c } }) as FleetEvent;
+    const view = given([changed(ID(1), 'start-canary', 0), changed(ID(2), 'set-stage', 5, counts(12, 240)), report(counts(10, 200))]);
+    expect(view.counts).toEqual(counts(12, 240));
+    expect(evolveFleet(view, report(counts(15, 300))).counts).toEqual(counts(15, 300));
+  });
+
   it('ignores a late count report of another canary', () => {
     const view = given([changed(ID(1), 'start-canary', 0, counts(1, 1))]);
     const late = { type: 'FleetCountsReported', data: { ...(changed(ID(1), 'start-canary', 0).data as object), at: '2026-12-01T00:00:00.000Z', canaryRelease: 'shop@0', counts: counts(50, 50) } } as FleetEvent;

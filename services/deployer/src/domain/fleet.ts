@@ -35,11 +35,22 @@ export function initialFleetView(stable: FleetRelease): FleetView {
   return { stable, canary: null, counts: ZERO_COUNTS, slowThresholdMs: null, answered: new Set(), pending: [] };
 }
 
+/**
+ * The counts of one canary after another record of them. Counts only grow, but the agent appends
+ * its periodic reports and its answers concurrently, so a report read before an answer may land
+ * after it in the stream: the component-wise maximum is the latest truth.
+ */
+export function latestCounts(known: FleetCounts, recorded: FleetCounts): FleetCounts {
+  const arm = (a: ArmCounts, b: ArmCounts): ArmCounts => ({ requests: Math.max(a.requests, b.requests), errors: Math.max(a.errors, b.errors), slow: Math.max(a.slow, b.slow) });
+  return { canary: arm(known.canary, recorded.canary), stable: arm(known.stable, recorded.stable) };
+}
+
 type ServedState = Pick<EventData<'TrafficChanged'>, 'stableRelease' | 'stableEntry' | 'canaryRelease' | 'canaryEntry' | 'canaryPercent' | 'counts' | 'slowThresholdMs'>;
 
 function served(view: FleetView, s: ServedState): FleetView {
   const canary = s.canaryRelease !== null && s.canaryEntry !== null ? { release: s.canaryRelease, entry: s.canaryEntry, percent: s.canaryPercent } : null;
-  return { ...view, stable: { release: s.stableRelease, entry: s.stableEntry }, canary, counts: canary ? s.counts : ZERO_COUNTS, slowThresholdMs: canary ? s.slowThresholdMs : null };
+  const counts = !canary ? ZERO_COUNTS : view.canary?.release === canary.release ? latestCounts(view.counts, s.counts) : s.counts;
+  return { ...view, stable: { release: s.stableRelease, entry: s.stableEntry }, canary, counts, slowThresholdMs: canary ? s.slowThresholdMs : null };
 }
 
 function answer(view: FleetView, requestId: string): Pick<FleetView, 'answered' | 'pending'> {
@@ -58,7 +69,7 @@ export function evolveFleet(view: FleetView, event: FleetEvent): FleetView {
       return { ...view, ...answer(view, event.data.requestId) };
     case 'FleetCountsReported':
       // Only counts of the canary the view serves; a late report of an older one changes nothing.
-      return view.canary?.release === event.data.canaryRelease ? { ...view, counts: event.data.counts } : view;
+      return view.canary?.release === event.data.canaryRelease ? { ...view, counts: latestCounts(view.counts, event.data.counts) } : view;
     case 'ReplicaFailed':
       return view;
     default: {

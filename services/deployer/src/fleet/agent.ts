@@ -132,6 +132,12 @@ export class FleetAgent {
     if (this.canaryRelease) throw new Error(`a rollout of ${this.canaryRelease.release} is already running`);
     this.canaryRelease = { release, entry };
     this.proxy.canaryShare = 0;
+    // The new canary's counting starts now: a report made while its replicas start must not carry
+    // the previous canary's counts under the new name (they would go backwards at the next one).
+    // No request is slow until stable's p95 is frozen below.
+    this.countsBase = ZERO_COUNTS;
+    this.proxy.resetCounts();
+    this.proxy.slowThresholdMs = Number.POSITIVE_INFINITY;
     try {
       await this.startReplicas(release, entry, this.canary);
     } catch (error) {
@@ -139,8 +145,6 @@ export class FleetAgent {
       throw error;
     }
     this.proxy.freezeSlowThreshold(this.config.slowFloorMs);
-    this.countsBase = ZERO_COUNTS;
-    this.proxy.resetCounts();
   }
 
   /** Sends `percent` of new requests to the canary; 100 promotes it and drains the old stable. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { appendTraced, type Producer } from '@antibody/bus';
 import type { EventStore } from '@antibody/event-store';
 import type { CountsSnapshot } from '@antibody/domain';
+import { latestCounts } from '../domain/fleet';
 
 /**
  * What the deployer needs from wherever the application runs. Implementations: the fleet agent
@@ -80,11 +81,9 @@ export class FleetAdapter implements DeployAdapter {
       if (e.type !== 'FleetCountsReported' && e.type !== 'TrafficChanged') continue;
       // A promotion's answer carries the canary's final counts, under its new name: stable.
       const promoted = e.type === 'TrafficChanged' && e.data.action === 'set-stage' && e.data.canaryRelease === null && e.data.stableRelease === this.options.release;
-      // The agent appends its periodic reports and its answers concurrently, so a report read just
-      // before an answer may land after it. Counts of one canary never go backwards: one that is
-      // behind the latest seen is stale, and skipped.
-      if ((e.data.canaryRelease === this.options.release || promoted) && !(this.counts && behind(e.data.counts, this.counts))) {
-        this.counts = e.data.counts;
+      // A report may land after an answer read later than it (see latestCounts).
+      if (e.data.canaryRelease === this.options.release || promoted) {
+        this.counts = this.counts ? latestCounts(this.counts, e.data.counts) : e.data.counts;
         this.countsSeenAt = this.now();
       }
     }
@@ -142,11 +141,6 @@ export class FleetAdapter implements DeployAdapter {
     }
     return parseCounts(this.counts);
   }
-}
-
-/** True when any count of `a` is lower than the same count of `b`. */
-function behind(a: CountsSnapshot, b: CountsSnapshot): boolean {
-  return (['canary', 'stable'] as const).some((arm) => (['requests', 'errors', 'slow'] as const).some((k) => a[arm][k] < b[arm][k]));
 }
 
 /** Validates a counts document `{canary: {requests, errors, slow}, stable: {…}}`; throws BAD_COUNTS. */
