@@ -32,7 +32,7 @@ describe('the Antibody catalog', () => {
   it('covers the whole loop, stream by stream', () => {
     const byCategory = (category: string) =>
       eventCatalog.definitions.filter((definition) => definition.category === category).map((definition) => definition.type);
-    expect(byCategory('service')).toEqual(['ServiceRegistered', 'ServicePolicyChanged', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked']);
+    expect(byCategory('service')).toEqual(['ServiceRegistered', 'ServiceUpdated', 'ServicePolicyChanged', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked']);
     expect(byCategory('incident')).toEqual(expect.arrayContaining(['IncidentOpened', 'DiagnosisMade', 'PatchProposed', 'PatchValidated', 'RolloutCompleted', 'IncidentEscalated', 'LlmCallMetered']));
     expect(byCategory('pattern')).toEqual(['PatternLearned', 'PatternOutcomeRecorded', 'PatternRetired']);
     expect(byCategory('fleet')).toEqual(['TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed']);
@@ -207,6 +207,7 @@ describe('typed events', () => {
       case 'PatchFailed':
       case 'PatchValidated':
       case 'PatchRejected':
+      case 'PatchUnproven':
       case 'FixCommitted':
       case 'RolloutStarted':
       case 'StageAdvanced':

@@ -164,6 +164,7 @@ const categories: { readonly [C in EventCategory]: Readonly<Record<string, z.Zod
 
 const info: { readonly [K in EventType]: EventInfo } = {
   ServiceRegistered: { description: 'A service was put under care, with its repository, commands, deploy adapter and policy.', producedBy: ['cli'] },
+  ServiceUpdated: { description: "A registered service's registration was replaced as a whole (repository, commands, scrubbing, deploy adapter, policy…), naming the fields that changed.", producedBy: ['cli'] },
   ServicePolicyChanged: { description: "A service's policy (auto-deploy, allowed paths, budgets) was replaced.", producedBy: ['cli'] },
   ServiceDeregistered: { description: 'A service was taken out of care; its new errors are no longer accepted.', producedBy: ['cli'] },
   IngestKeyCreated: { description: 'An ingest key was issued for a service; only its hash is recorded.', producedBy: ['cli'] },
@@ -179,6 +180,7 @@ const info: { readonly [K in EventType]: EventInfo } = {
   PatchFailed: { description: 'No candidate patch could be written.', producedBy: ['patcher'] },
   PatchValidated: { description: "A patch passed the application's tests in an isolated checkout, with the result of reproducing the captured failure.", producedBy: ['validator'] },
   PatchRejected: { description: 'A patch failed validation.', producedBy: ['validator'] },
+  PatchUnproven: { description: 'A patch passed the tests, but the captured failure could not be made again to prove it heals: never rolled out automatically.', producedBy: ['validator'] },
   FixCommitted: { description: 'A validated patch was committed to a branch, with a pull request where the policy asks for one.', producedBy: ['deployer'] },
   RolloutStarted: { description: 'A progressive rollout of the fix started, with its traffic stages.', producedBy: ['deployer'] },
   StageAdvanced: { description: 'The canary judge found no regression and the rollout moved to the next traffic stage.', producedBy: ['deployer'] },

@@ -64,17 +64,30 @@ describe('the incident fold', () => {
       const { opened, sample, s } = incident();
       const before = [opened, sample, s.event('DiagnosisMade', diagnosis), s.event('PatchProposed', proposal(P2, 2)), s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P3, 3))];
       const verdicts = order.map((patchId) => s.event('PatchRejected', rejected(patchId)));
-      const settled = verdicts.map((_, i) => currentRound(fold([...before, ...verdicts.slice(0, i + 1)]))?.allRejected);
+      const settled = verdicts.map((_, i) => currentRound(fold([...before, ...verdicts.slice(0, i + 1)]))?.noneValidated);
       expect(settled).toEqual([undefined, undefined, { settledBy: verdicts[2]?.eventId }]);
       expect(chosenFix(fold([...before, ...verdicts]))).toBeUndefined();
     }
   });
 
+  it('given an unproven candidate ranked above a validated one, then the validated one is chosen; given only unproven and rejected ones, none is validated', () => {
+    const { opened, sample, s } = incident();
+    const before = [opened, sample, s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P2, 2))];
+    const u1 = s.event('PatchUnproven', { patchId: P1, reason: 'no captured call', tests: [], reproduction: { status: 'skipped' } });
+    const v2 = s.event('PatchValidated', validated(P2));
+    expect(currentRound(fold([...before, u1, v2]))?.chosen).toEqual({ patchId: P2, settledBy: v2.eventId });
+    const r2 = s.event('PatchRejected', rejected(P2));
+    const state = fold([...before, u1, r2]);
+    expect(currentRound(state)?.noneValidated).toEqual({ settledBy: r2.eventId });
+    expect(state.patches[P1]?.verdict?.type).toBe('PatchUnproven');
+    expect(chosenFix(state)).toBeUndefined();
+  });
+
   it('given one candidate validated, then the round is never "all rejected"; given no proposal, neither', () => {
     const { opened, sample, s } = incident();
     const before = [opened, sample, s.event('PatchProposed', proposal(P1, 1)), s.event('PatchProposed', proposal(P2, 2))];
-    expect(currentRound(fold([...before, s.event('PatchRejected', rejected(P1)), s.event('PatchValidated', validated(P2))]))?.allRejected).toBeUndefined();
-    expect(currentRound(fold([opened, sample, s.event('PatchRejected', rejected(P1))]))?.allRejected).toBeUndefined();
+    expect(currentRound(fold([...before, s.event('PatchRejected', rejected(P1)), s.event('PatchValidated', validated(P2))]))?.noneValidated).toBeUndefined();
+    expect(currentRound(fold([opened, sample, s.event('PatchRejected', rejected(P1))]))?.noneValidated).toBeUndefined();
   });
 
   it('given a rollback of P1 and a request to diagnose again, then a new round starts and P1 is a failed fix with its change and why', () => {

@@ -23,7 +23,8 @@ export interface PatchState {
   readonly proposal: RecordedEvent<'PatchProposed'>;
   /** The diagnosis round that proposed it (0 for the first). */
   readonly round: number;
-  readonly verdict?: RecordedEvent<'PatchValidated'> | RecordedEvent<'PatchRejected'>;
+  /** The validator's verdict: validated (proven to heal), rejected, or unproven (no reproduction could prove it). */
+  readonly verdict?: RecordedEvent<'PatchValidated'> | RecordedEvent<'PatchRejected'> | RecordedEvent<'PatchUnproven'>;
   readonly committed?: EventData<'FixCommitted'>;
   readonly rolledBack?: RecordedEvent<'RolledBack'>;
   readonly completed?: EventData<'RolloutCompleted'>;
@@ -46,10 +47,11 @@ export interface Round {
    */
   readonly chosen?: { readonly patchId: PatchId; readonly settledBy: string };
   /**
-   * Every proposal of this round was rejected and none validated: the verdict event that settled it
-   * (exactly one event of the stream does, whatever order the verdicts arrive in).
+   * Every proposal of this round has its verdict and none was validated (each rejected or unproven):
+   * the verdict event that settled it (exactly one event of the stream does, whatever order the
+   * verdicts arrive in).
    */
-  readonly allRejected?: { readonly settledBy: string };
+  readonly noneValidated?: { readonly settledBy: string };
   /** The round ended without a rollout going on (resolved or escalated). */
   readonly ended?: 'resolved' | 'escalated';
 }
@@ -150,7 +152,8 @@ function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentSta
     case 'PatchFailed':
       return withRound(state, (r) => ({ ...r, patchFailed: event }));
     case 'PatchValidated':
-    case 'PatchRejected': {
+    case 'PatchRejected':
+    case 'PatchUnproven': {
       const patch = state.patches[event.data.patchId];
       if (!patch || patch.verdict) return state;
       const patches = { ...state.patches, [event.data.patchId]: { ...patch, verdict: event } };
@@ -209,17 +212,17 @@ function byRank(patches: IncidentState['patches'], ids: readonly PatchId[]): Pat
 }
 
 /**
- * The round with its fix chosen once every better-ranked candidate is rejected, or with every
- * candidate rejected once the last verdict is in; `settledBy` is the verdict that decided it.
+ * The round with its fix chosen once every better-ranked candidate is rejected or unproven, or with
+ * none validated once the last verdict is in; `settledBy` is the verdict that decided it.
  */
 function settle(round: Round, patches: IncidentState['patches'], verdictId: string): Round {
-  if (round.chosen || round.allRejected || round.ended) return round;
+  if (round.chosen || round.noneValidated || round.ended) return round;
   for (const patchId of round.patchIds) {
     const verdict = patches[patchId]?.verdict;
     if (!verdict) return round;
     if (verdict.type === 'PatchValidated') return { ...round, chosen: { patchId, settledBy: verdictId } };
   }
-  return round.patchIds.length > 0 ? { ...round, allRejected: { settledBy: verdictId } } : round;
+  return round.patchIds.length > 0 ? { ...round, noneValidated: { settledBy: verdictId } } : round;
 }
 
 /** The latest round, or undefined before the first sample. */

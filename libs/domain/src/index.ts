@@ -13,7 +13,17 @@ export {
   type RejectedFix,
   type Round,
 } from './incident';
-export { notUnderCare, serviceFold, underCare, type IngestKeyState, type ServiceRegistration, type ServiceState } from './service';
+export {
+  changedPaths,
+  decideService,
+  notUnderCare,
+  serviceFold,
+  underCare,
+  type IngestKeyState,
+  type ServiceCommand,
+  type ServiceRegistration,
+  type ServiceState,
+} from './service';
 export {
   decidePatternOutcome,
   evolvePattern,

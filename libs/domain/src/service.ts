@@ -1,9 +1,9 @@
 // The `service-<name>` stream folded once, for every service and the CLI: what is registered, with
 // which policy, which ingest keys, and whether it was deregistered. A deregistered service is not
 // under care anywhere: its reports are not diagnosed, patched, validated or rolled out.
-import type { EventData, Fold, IngestKeyId, RecordedEvent, ServiceEvent } from '@antibody/contracts';
+import { appendEvents, ignore, type Decision, type EventData, type Fold, type IngestKeyId, type RecordedEvent, type ServiceEvent } from '@antibody/contracts';
 
-/** A registration as it stands: the ServiceRegistered data with the latest policy applied. */
+/** A registration as it stands: the last ServiceRegistered or ServiceUpdated data, with any later policy change applied. */
 export type ServiceRegistration = EventData<'ServiceRegistered'>;
 
 /** One ingest key as the stream describes it (never the secret: its hash). */
@@ -42,6 +42,8 @@ function evolveService(state: ServiceState, event: ServiceEvent | RecordedEvent)
       const { deregistration: _previous, ...rest } = state;
       return { ...rest, status: 'registered', registration: event.data };
     }
+    case 'ServiceUpdated':
+      return state.registration ? { ...state, registration: event.data.registration } : state;
     case 'ServicePolicyChanged':
       return state.registration ? { ...state, registration: { ...state.registration, policy: event.data.policy } } : state;
     case 'ServiceDeregistered':
@@ -72,4 +74,66 @@ export function notUnderCare(state: ServiceState, name: string): string | undefi
 /** The registration of a service under care, or undefined when it is not registered or was deregistered. */
 export function underCare(state: ServiceState): ServiceRegistration | undefined {
   return state.status === 'registered' ? state.registration : undefined;
+}
+
+/** What an operator asks of a service's stream (`antibody services apply|deregister`). */
+export type ServiceCommand =
+  /** Make the stream say this registration: register, register again, or change what differs. */
+  | { readonly type: 'ApplyRegistration'; readonly registration: ServiceRegistration; readonly reason?: string }
+  /** Take the service out of care. */
+  | { readonly type: 'DeregisterService'; readonly name: string; readonly reason?: string };
+
+/**
+ * Decides what a service command appends to `service-<name>`:
+ * - apply to a stream that was never registered, or was deregistered: `ServiceRegistered`;
+ * - apply an identical registration: nothing ("unchanged");
+ * - apply a registration whose only difference is its policy: `ServicePolicyChanged`;
+ * - apply any other difference: `ServiceUpdated` with the whole registration and the changed paths;
+ * - deregister a registered service: `ServiceDeregistered`; any other: nothing, saying why.
+ */
+export function decideService(command: ServiceCommand, state: ServiceState): Decision<ServiceEvent> {
+  switch (command.type) {
+    case 'ApplyRegistration': {
+      const { registration, reason } = command;
+      const current = underCare(state);
+      if (!current) return appendEvents({ type: 'ServiceRegistered', data: registration });
+      const changed = changedPaths(current, registration);
+      if (changed.length === 0) return ignore(`service ${registration.name} is unchanged`);
+      if (changed.every((path) => path === 'policy' || path.startsWith('policy.'))) {
+        return appendEvents({ type: 'ServicePolicyChanged', data: { policy: registration.policy, ...(reason !== undefined ? { reason } : {}) } });
+      }
+      return appendEvents({ type: 'ServiceUpdated', data: { registration, changed, ...(reason !== undefined ? { reason } : {}) } });
+    }
+    case 'DeregisterService': {
+      const why = notUnderCare(state, command.name);
+      if (why) return ignore(why);
+      return appendEvents({ type: 'ServiceDeregistered', data: { name: state.registration!.name, ...(command.reason !== undefined ? { reason: command.reason } : {}) } });
+    }
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown service command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * Dotted paths where two JSON values differ, descending into objects (absent and `undefined` are
+ * the same); an array or a scalar that differs is named whole (`policy.allowedPaths`).
+ */
+export function changedPaths(before: unknown, after: unknown, at = ''): string[] {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((key) => changedPaths(before[key], after[key], at ? `${at}.${key}` : key));
+  }
+  return sameJson(before, after) ? [] : [at];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) return changedPaths(a, b).length === 0;
+  return a === b;
 }

@@ -21,6 +21,27 @@ export const stackFrameSchema = z.object({
   preContext: z.array(z.string()).optional(),
   postContext: z.array(z.string()).optional(),
   module: z.string().optional(),
+  vars: z
+    .record(z.string(), jsonValue)
+    .optional()
+    .describe("The frame's local variables as the SDK sent them (Sentry's `includeLocalVariables`), scrubbed: nested values may be cut short."),
+});
+
+/**
+ * A value of a captured call, as JSON: plain JSON stands for itself; an object with one `$`-key
+ * stands for what JSON cannot hold (`{"$undefined": true}`, `{"$bigint": "12"}`, `{"$number":
+ * "NaN"}`, `{"$date": "…"}`, `{"$regexp": ["a+", "g"]}`, `{"$map": [[k, v], …]}`, `{"$set": […]}`,
+ * `{"$symbol": "id"}`, `{"$nullProto": {…}}`, `{"$function": "name"}`, `{"$literal": {…}}` for an
+ * object whose own key starts with `$`). Decoded by the validator's reproduction harness.
+ */
+export const capturedValueSchema = jsonValue;
+
+/** The call that failed, as the application names it, so the validator can make it again. */
+export const capturedCallSchema = z.object({
+  module: text.describe('What the application loaded: its package name (`mri`, `@scope/pkg`), optionally with a subpath, or a path in the repository (`src/cart.ts`).'),
+  export: z.string().describe('The export called, dotted for a member (`default`, `parse`, `CronExpressionParser.parse`); empty for the module itself when it is a function.'),
+  construct: z.boolean().optional().describe('Called with `new` (a class).'),
+  args: z.array(capturedValueSchema).describe('The arguments, encoded as `capturedValueSchema` says.'),
 });
 
 const percent = z.number().gt(0).max(100);
@@ -83,6 +104,9 @@ export const errorRecorded = z.object({
       data: jsonValue.optional(),
     })
     .optional(),
+  call: capturedCallSchema
+    .optional()
+    .describe("The failing call, when the application named it (the native API's `call`, or the Sentry event's `contexts.antibody.call`): the validator's reproduction makes it again."),
   tags: z.record(z.string(), z.string()),
   release: text.optional(),
   environment: text.optional(),
@@ -171,14 +195,33 @@ const validationTest = z.object({
   message: z.string().optional().describe('First lines of the failure message, truncated.'),
 });
 
-/** The regression test built from the captured failure. */
+/** How one run of the captured call ended in the validator's reproduction harness. */
+const callOutcome = z.object({
+  outcome: z.enum(['threw', 'returned', 'harness-failed']).describe('`harness-failed`: the harness could not make the call (load, export, timeout): it proves nothing.'),
+  type: z.string().optional().describe('The exception thrown.'),
+  message: z.string().optional(),
+  frame: z.string().optional().describe('Innermost frame of the repository in the exception, `file:line in function`.'),
+  reason: z.string().optional().describe('Why the harness failed.'),
+});
+
+/** The captured failure made again, framework-independent, on the baseline and on the patched tree. */
+const reproducedCall = z.object({
+  module: text.describe('The module the harness loaded, as a path in the repository.'),
+  export: z.string(),
+  input: z.enum(['call', 'request', 'locals']).describe("Where the arguments came from: the report's `call`, the request data, or the frame's local variables."),
+  baseline: callOutcome,
+  patched: callOutcome.optional(),
+});
+
+/** The reproduction of the captured failure: the harness's call, and the regression test built from it. */
 const validationReproduction = z.object({
   status: z
     .enum(['reproduced', 'not-reproduced', 'skipped'])
-    .describe('`reproduced`: a test failed like the captured error before the patch and passes with it.'),
+    .describe('`reproduced`: the captured failure recurred before the patch (same exception at the same frame) and not with it.'),
   testFile: text.optional(),
   reason: z.string().optional().describe('Why no reproduction was built, or how it behaved, in plain words.'),
   diff: z.string().optional().describe('The regression test as a unified diff; it becomes part of the patch.'),
+  call: reproducedCall.optional().describe("The harness's runs of the captured call (absent in verdicts recorded before it existed)."),
 });
 
 /** A truncated log of one validation step; the full text is kept and retrievable with `antibody logs <patchId>`. */
@@ -216,6 +259,19 @@ export const patchValidated = z.object({
   logsRef: text.optional().describe('Where the full validation logs are kept.'),
   commit: text.optional().describe('The release commit the patch was validated against.'),
   flakyTests: z.array(text).optional().describe('Tests that both passed and failed on re-runs: not blamed on the patch.'),
+  logs: z.array(validationLog).optional(),
+  sandbox: validationSandbox.optional(),
+  durationMs: count.optional(),
+});
+
+export const patchUnproven = z.object({
+  patchId: patchIdSchema,
+  reason: text.describe('Why the captured failure could not be made again to prove the patch, in plain words.'),
+  tests: z.array(validationTest),
+  reproduction: validationReproduction,
+  logsRef: text.optional(),
+  commit: text.optional(),
+  flakyTests: z.array(text).optional(),
   logs: z.array(validationLog).optional(),
   sandbox: validationSandbox.optional(),
   durationMs: count.optional(),
@@ -359,6 +415,7 @@ export const incidentEventSchemas = {
   PatchFailed: patchFailed,
   PatchValidated: patchValidated,
   PatchRejected: patchRejected,
+  PatchUnproven: patchUnproven,
   FixCommitted: fixCommitted,
   RolloutStarted: rolloutStarted,
   StageAdvanced: stageAdvanced,

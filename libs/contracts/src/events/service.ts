@@ -10,7 +10,15 @@ export const servicePolicySchema = z.object({
   requireReproduction: z
     .boolean()
     .optional()
-    .describe('When true, a patch for which no reproduction of the captured failure could be built is rejected; when false or absent it may proceed, and the verdict says so plainly.'),
+    .describe('Kept for registrations made before `unprovenPatches`; ignored: no patch is validated without a reproduction.'),
+  unprovenPatches: z
+    .enum(['escalate', 'pull-request'])
+    .optional()
+    .describe('What becomes of a fix no reproduction could prove (`PatchUnproven`): escalated to a person (the default), or a pull request marked unproven. Never a rollout.'),
+  allowedErrors: z
+    .array(text)
+    .optional()
+    .describe("Names of typed errors the service's callers handle (e.g. `ValidationError`): a patch may turn the captured crash into one of these."),
   budgets: z.object({
     perIncidentUsd: usd,
     dailyUsd: usd,
@@ -18,6 +26,7 @@ export const servicePolicySchema = z.object({
   }),
 });
 
+/** A registration: everything Antibody needs to take care of one service. */
 export const serviceRegistered = z.object({
   name: serviceNameSchema,
   repository: z.object({
@@ -44,6 +53,15 @@ export const serviceRegistered = z.object({
     settings: z.record(z.string(), jsonValue).describe('Adapter settings. Secrets are referenced (e.g. by environment variable name), never inlined.'),
   }),
   policy: servicePolicySchema,
+});
+
+export const serviceUpdated = z.object({
+  registration: serviceRegistered.describe('The complete new registration (it replaces the previous one; `name` stays the same).'),
+  changed: z
+    .array(text)
+    .min(1)
+    .describe('Dotted paths of the fields that differ from the previous registration, e.g. `commands.test`, `policy.budgets.dailyUsd`: for people reading the history.'),
+  reason: text.optional(),
 });
 
 export const servicePolicyChanged = z.object({
@@ -73,6 +91,7 @@ export const ingestKeyRevoked = z.object({
 /** Data schemas of the `service-<name>` stream, by event type. */
 export const serviceEventSchemas = {
   ServiceRegistered: serviceRegistered,
+  ServiceUpdated: serviceUpdated,
   ServicePolicyChanged: servicePolicyChanged,
   ServiceDeregistered: serviceDeregistered,
   IngestKeyCreated: ingestKeyCreated,

@@ -102,4 +102,20 @@ describe('committing the fix of a diagnosis round', () => {
     const vB = validated(B);
     spec.given([...given, ...rest, vB]).when(when(vB, ready)).thenMatches({ kind: 'ignore' });
   });
+
+  it('given no candidate validated and one unproven, then it is committed (as a pull request, titled unproven) only where the policy says pull-request', () => {
+    const { s, given, rejected } = incident();
+    const uB = s.event('PatchUnproven', { patchId: B, reason: 'The captured call returned on the unpatched baseline.', tests: [{ name: 't1', status: 'passed', durationMs: 1 }], reproduction: { status: 'not-reproduced' } });
+    const verdicts = [rejected(A), uB, rejected(C)];
+    const last = verdicts[2]!;
+    spec.given([...given, ...verdicts]).when(when(last, ready)).then({ kind: 'ignore', because: 'an unproven fix is escalated, not committed, under this policy' });
+    const pr = foldEvents(serviceFold, [testStream('service-shop').event('ServiceRegistered', { ...registered, policy: { ...registered.policy, unprovenPatches: 'pull-request' } })]);
+    spec.given([...given, ...verdicts]).when(when(last, { service: pr, localClone: true })).thenMatches({
+      kind: 'commit',
+      patchId: B,
+      title: 'fix (unproven): guard 2',
+      evidence: ['1 of 1 tests passed', 'UNPROVEN: The captured call returned on the unpatched baseline. Review it as a person: it is never rolled out automatically.', `incident: ${INCIDENT}`],
+    });
+    expect(spec.given([...given, ...verdicts]).when(when(last, { service: pr, localClone: true })).decision()).not.toHaveProperty('testDiff');
+  });
 });

@@ -6,7 +6,7 @@ import { appendEvents, ignore, type Decision, type EventData, type IncidentId, t
 import { currentRound, notUnderCare, underCare, type IncidentState, type ServiceState } from '@antibody/domain';
 import { escalate } from './incident';
 
-/** A verdict (PatchValidated or PatchRejected) was recorded. */
+/** A verdict (PatchValidated, PatchRejected or PatchUnproven) was recorded. */
 export interface CommitFixCommand {
   readonly verdictId: string;
   readonly streamId: string;
@@ -51,37 +51,49 @@ export interface ReadService {
  */
 export function decideCommit(command: CommitFixCommand, state: IncidentState, facts: CommitFacts = {}): Decision | ReadService | CommitRequest {
   const round = currentRound(state);
-  const chosen = round?.chosen;
-  if (!round || chosen?.settledBy !== command.verdictId) return ignore('this verdict does not settle the fix of the current round');
+  const settled = round?.chosen?.settledBy === command.verdictId ? round.chosen.patchId : round?.noneValidated?.settledBy === command.verdictId ? bestUnproven(state) : undefined;
+  if (!round || settled === undefined) return ignore('this verdict does not settle the fix of the current round');
   if (round.ended) return ignore(`the round already ended (${round.ended})`);
-  const patch = state.patches[chosen.patchId];
-  if (!patch || patch.verdict?.type !== 'PatchValidated') return ignore(`patch ${chosen.patchId} has no validated proposal`);
-  if (patch.committed) return ignore(`patch ${chosen.patchId} is already committed (${patch.committed.commitSha})`);
+  const patch = state.patches[settled];
+  const verdict = patch?.verdict;
+  if (!patch || (verdict?.type !== 'PatchValidated' && verdict?.type !== 'PatchUnproven')) return ignore(`patch ${settled} has no validated proposal`);
+  if (patch.committed) return ignore(`patch ${settled} is already committed (${patch.committed.commitSha})`);
   const opened = state.opened;
-  if (!opened) return escalate(state, `patch ${chosen.patchId} was validated but its incident or proposal is missing from ${command.streamId}`);
+  if (!opened) return escalate(state, `patch ${settled} was validated but its incident or proposal is missing from ${command.streamId}`);
   if (!facts.service) return { kind: 'read-service', service: opened.service };
   const registration = underCare(facts.service);
+  const unproven = verdict.type === 'PatchUnproven';
+  // An unproven fix is committed only where the policy sends it as a pull request; otherwise the round is escalated (decideRejectedRound).
+  if (unproven && registration?.policy.unprovenPatches !== 'pull-request') return ignore('an unproven fix is escalated, not committed, under this policy');
   if (!registration) return escalate(state, `${notUnderCare(facts.service, opened.service) ?? `service ${opened.service} is not under care`}: nowhere to commit the fix`);
   const { repository, deploy } = registration;
   if (!facts.localClone) return escalate(state, `repository ${repository.url} is not a local clone on this host; the deployer commits in a local clone`);
   if (!facts.commit) {
     const proposal = patch.proposal.data;
-    const verdict = patch.verdict.data;
-    const passed = verdict.tests.filter((t) => t.status === 'passed').length;
-    const reproduction = verdict.reproduction;
+    const passed = verdict.data.tests.filter((t) => t.status === 'passed').length;
+    const reproduction = verdict.data.reproduction;
     return {
       kind: 'commit',
       incidentId: opened.incidentId,
-      patchId: chosen.patchId,
+      patchId: settled,
       repository,
       remote: typeof deploy.settings.remote === 'string' ? deploy.settings.remote : 'origin',
       diff: proposal.diff,
       ...(reproduction.status === 'reproduced' && reproduction.diff ? { testDiff: reproduction.diff } : {}),
-      title: `fix: ${proposal.rationale.split('\n')[0]?.slice(0, 72)}`,
-      evidence: [`${passed} of ${verdict.tests.length} tests passed`, `reproduction: ${reproduction.status}`, `incident: ${opened.incidentId}`],
+      title: `${unproven ? 'fix (unproven)' : 'fix'}: ${proposal.rationale.split('\n')[0]?.slice(0, 72)}`,
+      evidence: [
+        `${passed} of ${verdict.data.tests.length} tests passed`,
+        unproven ? `UNPROVEN: ${verdict.data.reason} Review it as a person: it is never rolled out automatically.` : `reproduction: ${reproduction.status}`,
+        `incident: ${opened.incidentId}`,
+      ],
       ...(deploy.settings.pullRequest !== undefined ? { pullRequest: deploy.settings.pullRequest } : {}),
     };
   }
   if (!facts.commit.ok) return escalate(state, `the fix could not be committed: ${facts.commit.reason}`);
-  return appendEvents({ type: 'FixCommitted', data: { patchId: chosen.patchId, ...facts.commit.fix } });
+  return appendEvents({ type: 'FixCommitted', data: { patchId: settled, ...facts.commit.fix } });
+}
+
+/** The best-ranked unproven candidate of the current round, when no candidate was validated. */
+function bestUnproven(state: IncidentState): PatchId | undefined {
+  return currentRound(state)?.patchIds.find((id) => state.patches[id]?.verdict?.type === 'PatchUnproven');
 }

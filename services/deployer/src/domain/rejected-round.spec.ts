@@ -108,4 +108,29 @@ describe('a round whose every candidate was rejected', () => {
       events: [{ type: 'IncidentEscalated', data: { step: 'validation', reason: 'the validator rejected the only candidate of round 1: patch dddddddd (rank 1) rejected at policy: touches a forbidden path; a person decides the next step' } }],
     });
   });
+
+  it('given unproven candidates, then the escalation says none was validated and names each unproven one with its reason; a policy that sends them as pull requests leaves the round to the commit', () => {
+    const { s, given, rejected } = incident();
+    const unproven = (patchId: PatchId, reason: string) => s.event('PatchUnproven', { patchId, reason, tests: [], reproduction: { status: 'not-reproduced' } });
+    const uA = unproven(A, 'the captured call returned on the unpatched baseline');
+    const rB = rejected(B, 'tests', 'no');
+    const uC = unproven(C, 'no captured call');
+    spec.given([...given, uA, rB, uC]).when(when(uC)).thenMatches({
+      kind: 'append',
+      events: [
+        {
+          type: 'IncidentEscalated',
+          data: {
+            step: 'validation',
+            reason:
+              'the validator validated none of all 3 candidates (2 unproven: no reproduction could show they heal) of round 0: ' +
+              'patch aaaaaaaa (rank 1) unproven: the captured call returned on the unpatched baseline; patch bbbbbbbb (rank 2) rejected at tests: no; ' +
+              'patch cccccccc (rank 3) unproven: no captured call; a person decides the next step',
+          },
+        },
+      ],
+    });
+    const proposing = deciderSpec({ fold: incidentFold, decide: (command: VerdictRecorded, state) => decideRejectedRound(command, state, { proposeUnproven: true }) });
+    proposing.given([...given, uA, rB, uC]).when(when(uC)).then({ kind: 'ignore', because: 'an unproven candidate is proposed as a pull request, as the policy allows' });
+  });
 });

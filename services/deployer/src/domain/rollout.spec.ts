@@ -60,6 +60,13 @@ describe('rolling a committed fix out', () => {
     spec.given(given).when({ fix, service: service({ adapter: 'none' }) }).thenMatches({ kind: 'propose' });
   });
 
+  it('given an unproven fix committed as a pull request, then it is proposed to a person even under an auto-deploy policy', () => {
+    const { s, given } = committed();
+    const unprovenGiven = given.slice(0, 3).concat(s.event('PatchUnproven', { patchId: P, reason: 'no captured call', tests: [], reproduction: { status: 'skipped' } }));
+    const fix = s.event('FixCommitted', { patchId: P, branch: `antibody/${INCIDENT}`, commitSha: SHA });
+    spec.given([...unprovenGiven, fix]).when({ fix, service: service() }).thenMatches({ kind: 'propose', incidentId: INCIDENT });
+  });
+
   it("given a deregistered service, then its fix is not rolled out", () => {
     const { given, fix } = committed();
     spec.given(given).when({ fix, service: service({ deregistered: true }) }).then({ kind: 'ignore', because: 'service shop was deregistered: it is no longer under care' });

@@ -58,7 +58,9 @@ export function decideRollOut(command: { readonly fixCommitted: RecordedEvent<'F
   if (!facts.service) return { kind: 'read-service', service: opened.service };
   const registration = underCare(facts.service);
   if (!registration) return ignore(notUnderCare(facts.service, opened.service) ?? `service ${opened.service} is not under care`);
-  if (registration.policy.autoDeploy && registration.deploy.adapter !== 'none') return startRollout(state, registration, patchId, commitSha);
+  // An unproven fix (committed as a pull request because the policy allows it) is never rolled out automatically.
+  const proven = patch.verdict?.type === 'PatchValidated';
+  if (proven && registration.policy.autoDeploy && registration.deploy.adapter !== 'none') return startRollout(state, registration, patchId, commitSha);
   const passed = patch.verdict?.type === 'PatchValidated' ? patch.verdict.data.tests.filter((t) => t.status === 'passed').length : 0;
   return { kind: 'propose', service: opened.service, incidentId: opened.incidentId, branch, ...(pullRequestUrl !== undefined ? { pullRequestUrl } : {}), passed };
 }

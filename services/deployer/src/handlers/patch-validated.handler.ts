@@ -12,7 +12,7 @@ import { handleCommand, type CommandOutcome, type HandlerContext, type HandleCom
 import { EVENT_STORE, OnEvent } from '@antibody/bus/nest';
 import type { EventStore } from '@antibody/event-store';
 import { ignore, type AntibodyEvent, type JsonValue, type RecordedEvent } from '@antibody/contracts';
-import { underCare, type IncidentState, type JudgeConfig, type ServiceState } from '@antibody/domain';
+import { currentRound, underCare, type IncidentState, type JudgeConfig, type ServiceState } from '@antibody/domain';
 import { decideCommit, type CommitFacts, type CommitRequest } from '../domain/commit-fix';
 import { decideRejectedRound } from '../domain/rejected-round';
 import { incidentAt, incidentFoldJudgedBy } from '../domain/incident';
@@ -63,20 +63,23 @@ export class PatchValidatedHandler {
    * Anything that cannot be done appends IncidentEscalated (step `rollout`).
    *
    * The verdict that leaves every candidate rejected is settled by the same fold
-   * (`Round.allRejected`), so its escalation (step `validation`) is decided here too: this consumer
+   * (`Round.noneValidated`), so its escalation (step `validation`) is decided here too: this consumer
    * already sees every verdict in stream order and reads the stream the rule needs, and a verdict
    * settles either the fix or "all rejected", never both. A consumer of its own would read every
    * verdict's stream a second time and, new, would start from position 0 and escalate old incidents.
    */
-  @OnEvent(['PatchValidated', 'PatchRejected'], { name: 'fix-as-code' })
-  async onVerdict(event: RecordedEvent<'PatchValidated' | 'PatchRejected'>, ctx: HandlerContext): Promise<void> {
+  @OnEvent(['PatchValidated', 'PatchRejected', 'PatchUnproven'], { name: 'fix-as-code' })
+  async onVerdict(event: RecordedEvent<'PatchValidated' | 'PatchRejected' | 'PatchUnproven'>, ctx: HandlerContext): Promise<void> {
     const services = once((name: string) => this.service(name));
     const commit = once((request: CommitRequest) => this.commit(request));
     const command = { verdictId: event.eventId, streamId: event.streamId };
     const outcome = await handleCommand(this.command(event.streamId, ctx), async (state) => {
-      const rejected = decideRejectedRound(command, state);
-      if (rejected.kind !== 'ignore') return rejected;
       let facts: CommitFacts = {};
+      // Whether an unproven fix goes out as a pull request is the service's policy: read it only for the verdict that left the round without a validated fix.
+      const opened = state.opened;
+      if (opened && currentRound(state)?.noneValidated?.settledBy === event.eventId) facts = await services(opened.service);
+      const rejected = decideRejectedRound(command, state, { proposeUnproven: facts.service ? underCare(facts.service)?.policy.unprovenPatches === 'pull-request' : false });
+      if (rejected.kind !== 'ignore') return rejected;
       for (;;) {
         const step = decideCommit(command, state, facts);
         if (step.kind === 'read-service') facts = { ...facts, ...(await services(step.service)) };
