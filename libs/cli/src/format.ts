@@ -191,4 +191,10 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   NoticeRequested: (d) => `${d.kind} on ${d.channel}: ${quote(d.title)}`,
   NoticeDelivered: (d) => `${d.digest ? `digest of ${d.noticeIds.length}` : shortId(d.noticeIds[0] ?? '')} delivered to ${d.channel} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`,
   NoticeFailed: (d) => `${d.noticeIds.length} notice(s) failed on ${d.channel} after ${d.attempts} attempts: ${quote(d.error)}`,
+  // incident-<id>, by a person through the console
+  ManualResolutionRecorded: (d) => `by ${d.by.name} (${d.by.role}): ${quote(d.reason)}${d.patchId ? ` (patch ${shortId(d.patchId)})` : ''}`,
+  IncidentClosed: (d) => `by ${d.by.name} (${d.by.role}): ${quote(d.reason)}`,
+  // token-<id>
+  OperatorTokenCreated: (d) => `${d.name} (${d.role})`,
+  OperatorTokenRevoked: (d) => `${shortId(d.tokenId)}${optional('reason: ', d.reason)}`,
 };

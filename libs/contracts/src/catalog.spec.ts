@@ -14,7 +14,7 @@ import { eventSchemas, type EventData, type IncidentEvent } from './events';
 const fixture = (type: string, version = 1): unknown =>
   JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', `${type}.v${version}.json`), 'utf8'));
 
-const PRODUCERS: readonly EventProducer[] = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer', 'fleet-agent', 'learning', 'cli', 'bus'];
+const PRODUCERS: readonly EventProducer[] = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer', 'fleet-agent', 'learning', 'cli', 'bus', 'console'];
 
 describe('the Antibody catalog', () => {
   it('names every event in PascalCase, once, with a one-sentence description', () => {
@@ -38,6 +38,8 @@ describe('the Antibody catalog', () => {
     expect(byCategory('fleet')).toEqual(['TrafficChangeRequested', 'TrafficChanged', 'TrafficChangeRefused', 'FleetCountsReported', 'ReplicaFailed']);
     expect(byCategory('deadletter')).toEqual(['MessageDeadLettered']);
     expect(byCategory('notice')).toEqual(['NoticeRequested', 'NoticeDelivered', 'NoticeFailed']);
+    expect(byCategory('token')).toEqual(['OperatorTokenCreated', 'OperatorTokenRevoked']);
+    expect(byCategory('incident')).toEqual(expect.arrayContaining(['ManualResolutionRecorded', 'IncidentClosed']));
     expect(Object.keys(eventSchemas).sort()).toEqual(eventCatalog.definitions.map((definition) => definition.type).sort());
   });
 

@@ -6,6 +6,8 @@ import {
   fleetEventSchemas,
   noticeEventSchemas,
   incidentEventSchemas,
+  operatorIncidentEventSchemas,
+  tokenEventSchemas,
   patternEventSchemas,
   serviceEventSchemas,
   type EventData,
@@ -15,7 +17,7 @@ import type { EventCategory } from './streams';
 import { failureFrom, type ValidationFailure, type ValidationResult } from './validation';
 
 /** A service (or tool) that appends events. */
-export type EventProducer = 'ingest' | 'analyzer' | 'patcher' | 'validator' | 'deployer' | 'fleet-agent' | 'learning' | 'cli' | 'bus';
+export type EventProducer = 'ingest' | 'analyzer' | 'patcher' | 'validator' | 'deployer' | 'fleet-agent' | 'learning' | 'cli' | 'bus' | 'console';
 
 /** What the catalog knows about one event type. */
 export interface EventDefinition {
@@ -23,7 +25,7 @@ export interface EventDefinition {
   type: string;
   /** Current version of the data schema (versions start at 1). */
   schemaVersion: number;
-  /** Stream category: `incident`, `service`, `pattern`, `fleet`, `deadletter`, `notice`. */
+  /** Stream category: `incident`, `service`, `pattern`, `fleet`, `deadletter`, `notice`, `token`. */
   category: string;
   /** One sentence: what happened. */
   description: string;
@@ -155,11 +157,12 @@ interface EventInfo {
 
 const categories: { readonly [C in EventCategory]: Readonly<Record<string, z.ZodType>> } = {
   service: serviceEventSchemas,
-  incident: incidentEventSchemas,
+  incident: { ...incidentEventSchemas, ...operatorIncidentEventSchemas },
   pattern: patternEventSchemas,
   fleet: fleetEventSchemas,
   deadletter: deadLetterEventSchemas,
   notice: noticeEventSchemas,
+  token: tokenEventSchemas,
 };
 
 const info: { readonly [K in EventType]: EventInfo } = {
@@ -186,10 +189,10 @@ const info: { readonly [K in EventType]: EventInfo } = {
   StageAdvanced: { description: 'The canary judge found no regression and the rollout moved to the next traffic stage.', producedBy: ['deployer'] },
   RolledBack: { description: 'The rollout was stopped and all traffic returned to stable: the canary judge found a regression or no evidence by the deadline, or a person rejected it.', producedBy: ['deployer'] },
   RolloutCompleted: { description: 'The fix serves all traffic.', producedBy: ['deployer'] },
-  IncidentResolved: { description: 'The incident was closed: the fix was deployed or merged, or a person closed it.', producedBy: ['deployer', 'cli'] },
+  IncidentResolved: { description: 'The incident was closed: the fix was deployed or merged, or a person closed it.', producedBy: ['deployer', 'cli', 'console'] },
   IncidentEscalated: { description: 'The loop could not heal the incident on its own and handed it to a person, saying why.', producedBy: ['analyzer', 'patcher', 'validator', 'deployer'] },
-  DecisionRecorded: { description: 'A person approved, rejected or asked to retry a step.', producedBy: ['cli'] },
-  DiagnosisRequested: { description: 'The incident goes back to diagnosis after a fix failed in production (rolled back), naming the patches to avoid.', producedBy: ['deployer'] },
+  DecisionRecorded: { description: 'A person approved, rejected or asked to retry a step.', producedBy: ['cli', 'console'] },
+  DiagnosisRequested: { description: 'The incident goes back to diagnosis after a fix failed in production (rolled back), naming the patches to avoid.', producedBy: ['deployer', 'console'] },
   LlmCallMetered: { description: 'A language-model call was made for the incident, with its tokens and cost.', producedBy: ['analyzer', 'patcher'] },
 
   PatternLearned: { description: 'A fix pattern was added to the library, from a seed, a healed incident or a person.', producedBy: ['learning'] },
@@ -207,6 +210,12 @@ const info: { readonly [K in EventType]: EventInfo } = {
   NoticeRequested: { description: 'A notice to a person (Slack or generic webhook) was asked for: recorded first, then delivered from this outbox.', producedBy: ['deployer'] },
   NoticeDelivered: { description: 'A channel accepted a notice, alone or folded with others into a digest when over the hourly rate.', producedBy: ['deployer'] },
   NoticeFailed: { description: 'A notice could not be delivered to a channel after its bounded retries.', producedBy: ['deployer'] },
+
+  ManualResolutionRecorded: { description: 'A person declared the incident resolved outside the loop, saying how; IncidentResolved (manual) follows in the same append.', producedBy: ['console'] },
+  IncidentClosed: { description: 'A person closed the incident without a fix, saying why; the loop does nothing more for it.', producedBy: ['console'] },
+
+  OperatorTokenCreated: { description: 'An operator token was issued with a name and a role; only its hash is recorded.', producedBy: ['cli'] },
+  OperatorTokenRevoked: { description: 'An operator token was revoked; the console refuses it from then on.', producedBy: ['cli'] },
 };
 
 /** The versioned definitions of the Antibody catalog, in catalog order. */

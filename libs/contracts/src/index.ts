@@ -20,12 +20,22 @@ export {
   type FleetEvent,
   type IncidentEvent,
   type NoticeEvent,
+  type TokenEvent,
   type PatternEvent,
   type ServiceEvent,
 } from './events';
 export { DEAD_LETTER_PAYLOAD_MAX_CHARS } from './events/deadletter';
 export { armCountsSchema, healingStepSchema, stackFrameSchema } from './events/incident';
 export { servicePolicySchema } from './events/service';
+export {
+  operatorIdentitySchema,
+  operatorNameSchema,
+  operatorRoleSchema,
+  operatorTokenIdSchema,
+  type OperatorIdentity,
+  type OperatorRole,
+  type OperatorTokenId,
+} from './events/operator';
 export {
   incidentIdSchema,
   ingestKeyIdSchema,

@@ -4,7 +4,7 @@ import { EventContractError } from './errors';
 export const SUBJECT_PREFIX = 'antibody';
 
 /** Stream categories of the catalog: the text before the first `-` of a stream id. */
-export type EventCategory = 'service' | 'incident' | 'pattern' | 'fleet' | 'deadletter' | 'notice';
+export type EventCategory = 'service' | 'incident' | 'pattern' | 'fleet' | 'deadletter' | 'notice' | 'token';
 
 /**
  * The category of a stream: the text before its first `-` (`incident-4f2a` -> `incident`,

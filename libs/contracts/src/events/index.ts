@@ -3,10 +3,11 @@ import { deadLetterEventSchemas } from './deadletter';
 import { fleetEventSchemas } from './fleet';
 import { incidentEventSchemas } from './incident';
 import { noticeEventSchemas } from './notice';
+import { operatorIncidentEventSchemas, tokenEventSchemas } from './operator';
 import { patternEventSchemas } from './pattern';
 import { serviceEventSchemas } from './service';
 
-export { deadLetterEventSchemas, fleetEventSchemas, incidentEventSchemas, noticeEventSchemas, patternEventSchemas, serviceEventSchemas };
+export { deadLetterEventSchemas, fleetEventSchemas, incidentEventSchemas, noticeEventSchemas, operatorIncidentEventSchemas, patternEventSchemas, serviceEventSchemas, tokenEventSchemas };
 
 type EventsOf<M extends Record<string, z.ZodType>> = {
   [K in keyof M & string]: { type: K; data: z.infer<M[K]> };
@@ -15,7 +16,7 @@ type EventsOf<M extends Record<string, z.ZodType>> = {
 /** Events of a `service-<name>` stream: registration, policy and ingest keys. */
 export type ServiceEvent = EventsOf<typeof serviceEventSchemas>;
 /** Events of an `incident-<id>` stream: the whole healing loop of one incident. */
-export type IncidentEvent = EventsOf<typeof incidentEventSchemas>;
+export type IncidentEvent = EventsOf<typeof incidentEventSchemas & typeof operatorIncidentEventSchemas>;
 /** Events of a `pattern-<id>` stream: a learned fix pattern's life. */
 export type PatternEvent = EventsOf<typeof patternEventSchemas>;
 /** Events of a `fleet-<service>` stream: traffic changes asked of a fleet host agent, and what it did and counted. */
@@ -24,9 +25,11 @@ export type FleetEvent = EventsOf<typeof fleetEventSchemas>;
 export type DeadLetterEvent = EventsOf<typeof deadLetterEventSchemas>;
 /** Events of a `notice-<channel>` stream: notices asked for, delivered (alone or in a digest) or failed. */
 export type NoticeEvent = EventsOf<typeof noticeEventSchemas>;
+/** Events of a `token-<tokenId>` stream: an operator token created or revoked. */
+export type TokenEvent = EventsOf<typeof tokenEventSchemas>;
 
 /** Every event of the catalog as a `{ type, data }` pair, discriminated by `type` (current schema versions). */
-export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | FleetEvent | DeadLetterEvent | NoticeEvent;
+export type AntibodyEvent = ServiceEvent | IncidentEvent | PatternEvent | FleetEvent | DeadLetterEvent | NoticeEvent | TokenEvent;
 /** The name of an event type of the catalog. */
 export type EventType = AntibodyEvent['type'];
 /** The data of event type `T` at its current schema version, e.g. `EventData<'IncidentOpened'>`. */
@@ -44,4 +47,6 @@ export const eventSchemas: { readonly [K in EventType]: z.ZodType<EventData<K>> 
   ...fleetEventSchemas,
   ...deadLetterEventSchemas,
   ...noticeEventSchemas,
+  ...operatorIncidentEventSchemas,
+  ...tokenEventSchemas,
 };
