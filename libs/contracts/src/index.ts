@@ -25,7 +25,7 @@ export {
   type ServiceEvent,
 } from './events';
 export { DEAD_LETTER_PAYLOAD_MAX_CHARS } from './events/deadletter';
-export { armCountsSchema, healingStepSchema, stackFrameSchema } from './events/incident';
+export { armCountsSchema, capturedCallSchema, healingStepSchema, stackFrameSchema } from './events/incident';
 export { servicePolicySchema } from './events/service';
 export {
   operatorIdentitySchema,

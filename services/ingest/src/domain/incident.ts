@@ -122,6 +122,7 @@ function contractFrame(frame: Frame): EventData<'ErrorRecorded'>['frames'][numbe
     ...(frame.preContext ? { preContext: frame.preContext } : {}),
     ...(frame.postContext ? { postContext: frame.postContext } : {}),
     ...(frame.module ? { module: frame.module } : {}),
+    ...(frame.vars ? { vars: frame.vars as NonNullable<EventData<'ErrorRecorded'>['frames'][number]['vars']> } : {}),
   };
 }
 
@@ -131,6 +132,7 @@ export function errorRecorded(report: ErrorReport): EventData<'ErrorRecorded'> {
     exception: { type: report.exception.type, value: report.exception.value },
     frames: report.frames.map(contractFrame),
     ...(report.request ? { request: report.request as EventData<'ErrorRecorded'>['request'] } : {}),
+    ...(report.call ? { call: report.call } : {}),
     tags: report.tags,
     ...(report.release ? { release: report.release } : {}),
     ...(report.environment ? { environment: report.environment } : {}),

@@ -1,3 +1,4 @@
+import { capturedCallSchema, type EventData } from '@antibody/contracts';
 import type { DurationHistogram } from './latency';
 import type { Scrubber } from './scrub';
 import { isInApp, parseV8Stack, type Frame } from './stack';
@@ -20,6 +21,8 @@ export interface ErrorReport {
   readonly environment?: string;
   readonly tags: Record<string, string>;
   readonly request?: { method: string; url: string; headers?: Record<string, string>; data?: unknown };
+  /** The failing call, as the application named it: the validator makes it again to reproduce the failure. */
+  readonly call?: CapturedCall;
   readonly sdk?: { name: string; version: string };
   /** ISO timestamp of acceptance (server clock). */
   readonly receivedAt: string;
@@ -75,8 +78,37 @@ export class InvalidReportError extends Error {
   readonly code = 'REPORT_INVALID' as const;
 }
 
+/** The failing call an application names (see the contract's `capturedCallSchema`). */
+export type CapturedCall = NonNullable<EventData<'ErrorRecorded'>['call']>;
+
 /** Size caps applied to untrusted strings and lists. */
-export const FIELD_LIMITS = { message: 8192, shortText: 512, contextLine: 1024, frames: 250, contextLines: 10, tags: 100 } as const;
+export const FIELD_LIMITS = { message: 8192, shortText: 512, contextLine: 1024, frames: 250, contextLines: 10, tags: 100, vars: 50, valueJsonBytes: 16 * 1024, call: 64 * 1024 } as const;
+
+/**
+ * A frame's local variables (Sentry's `vars`), at most {@link FIELD_LIMITS.vars} of them, each
+ * dropped when its JSON is larger than {@link FIELD_LIMITS.valueJsonBytes}; undefined when none is left.
+ */
+function frameVars(value: unknown): Record<string, unknown> | undefined {
+  const vars = record(value);
+  if (!vars) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(vars).slice(0, FIELD_LIMITS.vars)) {
+    const json = JSON.stringify(v);
+    if (json !== undefined && json.length <= FIELD_LIMITS.valueJsonBytes) out[name.slice(0, 200)] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The failing call an application attached (the native API's `call`, a Sentry event's
+ * `contexts.antibody.call`), scrubbed like request data; undefined when absent, malformed or larger
+ * than {@link FIELD_LIMITS.call} (a report is never refused for it: the call only helps to reproduce).
+ */
+export function capturedCall(value: unknown, scrubber: Scrubber): CapturedCall | undefined {
+  const parsed = capturedCallSchema.safeParse(value);
+  if (!parsed.success || JSON.stringify(parsed.data).length > FIELD_LIMITS.call) return undefined;
+  return { ...parsed.data, args: parsed.data.args.map((arg) => scrubber.value(arg, 'args')) as CapturedCall['args'] };
+}
 
 function str(value: unknown, max: number = FIELD_LIMITS.shortText): string | undefined {
   if (typeof value === 'string') return value.length > max ? `${value.slice(0, max)}…` : value;
@@ -112,6 +144,7 @@ export function frameFromSentry(raw: unknown): Frame | undefined {
   const contextLine = str(f['context_line'], FIELD_LIMITS.contextLine);
   const preContext = lines(f['pre_context']);
   const postContext = lines(f['post_context']);
+  const vars = frameVars(f['vars']);
   return {
     filename: file,
     ...(fn && fn !== '?' ? { function: fn } : {}),
@@ -122,6 +155,7 @@ export function frameFromSentry(raw: unknown): Frame | undefined {
     ...(contextLine !== undefined ? { contextLine } : {}),
     ...(preContext ? { preContext } : {}),
     ...(postContext ? { postContext } : {}),
+    ...(vars ? { vars } : {}),
   };
 }
 
@@ -176,9 +210,10 @@ export interface ReportContext {
 
 /**
  * Normalises and scrubs a Sentry `event` item payload. Keeps the main exception (or the message of
- * a `captureMessage` event as type `Message`), frames, release, environment, tags, request (headers,
- * data, query, cookies scrubbed) and SDK. Drops `user`, `breadcrumbs`, `extra` and `contexts`,
- * which carry PII and are not used downstream.
+ * a `captureMessage` event as type `Message`), frames (with their local variables, scrubbed),
+ * release, environment, tags, request (headers, data, query, cookies scrubbed), the failing call
+ * the application attached as `contexts.antibody.call` (scrubbed) and SDK. Drops `user`,
+ * `breadcrumbs`, `extra` and the other `contexts`, which carry PII and are not used downstream.
  * @throws InvalidReportError when the payload is not a JSON object or has neither exception nor message.
  */
 export function reportFromSentryEvent(payload: unknown, ctx: ReportContext): ErrorReport {
@@ -209,6 +244,7 @@ export function reportFromSentryEvent(payload: unknown, ctx: ReportContext): Err
       ...(req['data'] !== undefined ? { data: scrubber.value(req['data'], 'data') } : {}),
     };
   }
+  const call = capturedCall(record(record(event['contexts'])?.['antibody'])?.['call'], scrubber);
   return {
     kind: 'error',
     eventId: canonicalUuid(event['event_id']) ?? ctx.fallbackId,
@@ -224,6 +260,7 @@ export function reportFromSentryEvent(payload: unknown, ctx: ReportContext): Err
     ...(environment ? { environment } : {}),
     tags: scrubber.value(tags) as Record<string, string>,
     ...(request ? { request } : {}),
+    ...(call ? { call } : {}),
     ...(sdkName && sdkVersion ? { sdk: { name: sdkName, version: sdkVersion } } : {}),
     receivedAt: ctx.receivedAt,
   };
@@ -257,6 +294,7 @@ function scrubFrame(frame: Frame, scrubber: Scrubber): Frame {
     ...(frame.contextLine !== undefined ? { contextLine: scrubber.text(frame.contextLine) } : {}),
     ...(frame.preContext ? { preContext: frame.preContext.map(scrubber.text) } : {}),
     ...(frame.postContext ? { postContext: frame.postContext.map(scrubber.text) } : {}),
+    ...(frame.vars ? { vars: scrubber.value(frame.vars, 'vars') as Record<string, unknown> } : {}),
   };
 }
 
@@ -337,6 +375,7 @@ export interface NativeErrorBody {
   request?: { method?: string; url: string; headers?: Record<string, string>; data?: unknown };
   appRoot?: string;
   eventId?: string;
+  call?: unknown;
 }
 
 /**
@@ -367,6 +406,12 @@ export function reportFromNative(body: NativeErrorBody, ctx: ReportContext): Err
           },
         }
       : {}),
+    ...withCall(body.call, scrubber),
     receivedAt: ctx.receivedAt,
   };
+}
+
+function withCall(value: unknown, scrubber: Scrubber): { call?: CapturedCall } {
+  const call = value === undefined ? undefined : capturedCall(value, scrubber);
+  return call ? { call } : {};
 }

@@ -16,6 +16,8 @@ export interface Frame {
   contextLine?: string;
   preContext?: string[];
   postContext?: string[];
+  /** Local variables as the SDK sent them (Sentry's `includeLocalVariables`), scrubbed. */
+  vars?: Record<string, unknown>;
 }
 
 /** The thrown error as parsed from a V8 `error.stack` string. */

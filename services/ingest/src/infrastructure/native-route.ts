@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { capturedCallSchema } from '@antibody/contracts';
 import { reportFromNative, type ErrorReport, type NativeErrorBody } from '../domain/report';
 import { readWholeBody } from './body';
 import type { IngestSettings } from './config';
@@ -28,6 +29,7 @@ export const nativeErrorSchema = z.object({
     .optional(),
   appRoot: z.string().max(1024).optional(),
   eventId: z.string().max(64).optional(),
+  call: capturedCallSchema.optional().describe('The failing call (module, export, arguments), so the validator can make it again and prove a fix.'),
 });
 
 /** A batch body: `{ errors: [...] }` with 1 to 100 errors. */
