@@ -284,7 +284,7 @@ class PromBusMetrics implements BusMetrics {
 
 /**
  * Incidents by status: the shared incident fold, caught up from the store at each scrape. Only
- * incidents still under way are held folded; an ended one (resolved or escalated) is held as its
+ * incidents still under way are held folded; an ended one (resolved, escalated, closed) is held as its
  * status alone, so memory follows the incidents in flight, not every incident ever seen. A later
  * event of an ended incident (a reopening, a person's decision) folds its stream again from the store.
  */
@@ -321,6 +321,6 @@ class IncidentStatusFold {
       held && 'ended' in held
         ? foldEvents(incidentFold, (await store.readStream(event.streamId, { toVersion: event.streamVersion })).events)
         : incidentFold.evolve(held?.state ?? incidentFold.initialState(), event);
-    this.held.set(event.streamId, state.status === 'resolved' || state.status === 'escalated' ? { ended: state.status } : { state });
+    this.held.set(event.streamId, state.status === 'resolved' || state.status === 'escalated' || state.status === 'closed' ? { ended: state.status } : { state });
   }
 }

@@ -219,3 +219,39 @@ describe('the rollout view, rebuilt with the judge\'s own evolve', () => {
     expect(state.rollout).toMatchObject({ status: 'unresumable', reason: 'the rollout did not record its starting counts' });
   });
 });
+
+describe('the incident fold, as read models need it', () => {
+  const by = { tokenId: '0b8f6a2e-3c1d-4e5f-9a7b-2d4c6e8f0a13', name: 'ada', role: 'operator' } as EventData<'IncidentClosed'>['by'];
+
+  it('given the events of each step, then it keeps when the latest of each was recorded, the trace id of the first, and when the error was last seen', () => {
+    const { opened, sample, s } = incident();
+    const traced = { ...opened, metadata: { ...opened.metadata, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } };
+    const counted = s.event('OccurrencesCounted', { bucketStart: '2026-01-01T00:05:00.000Z', bucketSeconds: 60, count: 4 });
+    const diagnosed = s.event('DiagnosisMade', diagnosis);
+    const proposed = s.event('PatchProposed', proposal(P1, 1));
+    const verdict = s.event('PatchValidated', validated(P1));
+    const state = fold([traced, sample, counted, diagnosed, proposed, verdict]);
+    expect(state.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(state.lastSeen).toBe('2026-01-01T00:05:00.000Z');
+    expect(state.at).toEqual({ opened: opened.recordedAt, diagnosed: diagnosed.recordedAt, proposed: proposed.recordedAt, verdict: verdict.recordedAt, last: verdict.recordedAt });
+  });
+
+  it('given a person closed the incident, then it is closed, its round ended, and the closure names who and why', () => {
+    const { opened, sample, s } = incident();
+    const closed = s.event('IncidentClosed', { by, reason: 'not a bug' });
+    const state = fold([opened, sample, closed]);
+    expect(state).toMatchObject({ status: 'closed', closure: { by, reason: 'not a bug' }, at: { closed: closed.recordedAt } });
+    expect(currentRound(state)?.ended).toBe('closed');
+  });
+
+  it('given a person declared it resolved, then the manual resolution is kept beside the IncidentResolved that follows; a reopening clears both it and a closure', () => {
+    const { opened, sample, s } = incident();
+    const declared = s.event('ManualResolutionRecorded', { by, reason: 'hotfix deployed' });
+    const resolved = s.event('IncidentResolved', { resolution: 'manual' });
+    expect(fold([opened, sample, declared, resolved])).toMatchObject({ status: 'resolved', manualResolution: { reason: 'hotfix deployed' }, resolution: { resolution: 'manual' } });
+    const reopened = fold([opened, sample, declared, resolved, s.event('IncidentReopened', { reason: 'seen again' })]);
+    expect(reopened.status).toBe('diagnosing');
+    expect(reopened.manualResolution).toBeUndefined();
+    expect(reopened.closure).toBeUndefined();
+  });
+});

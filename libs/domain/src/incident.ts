@@ -16,7 +16,9 @@ export type IncidentStatus =
   | 'committed'
   | 'rolling-out'
   | 'resolved'
-  | 'escalated';
+  | 'escalated'
+  /** A person closed it without a fix (IncidentClosed). */
+  | 'closed';
 
 /** One patch proposed for the incident, with what became of it. */
 export interface PatchState {
@@ -52,8 +54,8 @@ export interface Round {
    * verdicts arrive in).
    */
   readonly noneValidated?: { readonly settledBy: string };
-  /** The round ended without a rollout going on (resolved or escalated). */
-  readonly ended?: 'resolved' | 'escalated';
+  /** The round ended without a rollout going on (resolved, escalated, or closed by a person). */
+  readonly ended?: 'resolved' | 'escalated' | 'closed';
 }
 
 /** A fix that failed in production: excluded by a DiagnosisRequested, never proposed again. */
@@ -72,6 +74,47 @@ export interface RejectedFix extends FailedFix {
   /** The commit that diff was made against, when the proposal recorded one. */
   readonly baseCommit?: string;
 }
+
+/** When the latest event of each step was recorded (the store's `recordedAt`, ISO-8601). */
+export interface IncidentTimes {
+  readonly opened?: string;
+  readonly reopened?: string;
+  readonly diagnosed?: string;
+  /** A patch proposed, or none could be (PatchFailed). */
+  readonly proposed?: string;
+  /** A validator's verdict on a patch, whichever it was. */
+  readonly verdict?: string;
+  readonly committed?: string;
+  readonly rolloutStarted?: string;
+  /** A rollout rolled back or completed. */
+  readonly rolloutEnded?: string;
+  readonly decided?: string;
+  readonly resolved?: string;
+  readonly escalated?: string;
+  readonly closed?: string;
+  /** The latest event of any kind. */
+  readonly last?: string;
+}
+
+const STEP_OF: Readonly<Partial<Record<string, Exclude<keyof IncidentTimes, 'last'>>>> = {
+  IncidentOpened: 'opened',
+  IncidentReopened: 'reopened',
+  DiagnosisMade: 'diagnosed',
+  DiagnosisFailed: 'diagnosed',
+  PatchProposed: 'proposed',
+  PatchFailed: 'proposed',
+  PatchValidated: 'verdict',
+  PatchRejected: 'verdict',
+  PatchUnproven: 'verdict',
+  FixCommitted: 'committed',
+  RolloutStarted: 'rolloutStarted',
+  RolledBack: 'rolloutEnded',
+  RolloutCompleted: 'rolloutEnded',
+  DecisionRecorded: 'decided',
+  IncidentResolved: 'resolved',
+  IncidentEscalated: 'escalated',
+  IncidentClosed: 'closed',
+};
 
 /** Everything the incident's stream says, folded. */
 export interface IncidentState {
@@ -103,13 +146,32 @@ export interface IncidentState {
   readonly decisions: readonly RecordedEvent<'DecisionRecorded'>[];
   /** LLM spend metered for this incident, USD. */
   readonly spentUsd: number;
+  /** A person declared it resolved outside the loop (followed by IncidentResolved `manual`); cleared by a reopening. */
+  readonly manualResolution?: EventData<'ManualResolutionRecorded'>;
+  /** A person closed it without a fix; cleared by a reopening. */
+  readonly closure?: EventData<'IncidentClosed'>;
+  /** The W3C trace id of the incident: that of the first event carrying a traceparent (IncidentOpened). */
+  readonly traceId?: string;
+  /** When the error was last seen: the latest sample's receivedAt or counted bucket's start. */
+  readonly lastSeen?: string;
+  readonly at: IncidentTimes;
 }
 
 /** The fold of an incident stream. Events of other streams never occur in it. */
 export const incidentFold: Fold<IncidentState> = {
-  initialState: () => ({ version: -1, status: 'open', samples: 0, occurrences: 0, rounds: [], patches: {}, excluded: [], escalations: [], decisions: [], spentUsd: 0 }),
-  evolve: (state, event) => ({ ...evolveIncident(state, event), version: event.streamVersion }),
+  initialState: () => ({ version: -1, status: 'open', samples: 0, occurrences: 0, rounds: [], patches: {}, excluded: [], escalations: [], decisions: [], spentUsd: 0, at: {} }),
+  evolve: (state, event) => ({ ...stamp(evolveIncident(state, event), event), version: event.streamVersion }),
 };
+
+/** What every event says besides its own data: when its step happened, the trace, when the error was last seen. */
+function stamp(state: IncidentState, event: RecordedEvent): IncidentState {
+  const step = STEP_OF[event.type];
+  const at = { ...state.at, ...(step ? { [step]: event.recordedAt } : {}), last: event.recordedAt };
+  const traceId = state.traceId ?? event.metadata.traceparent?.split('-')[1];
+  const seen = event.type === 'ErrorRecorded' ? event.data.receivedAt : event.type === 'OccurrencesCounted' ? event.data.bucketStart : undefined;
+  const lastSeen = seen !== undefined && (state.lastSeen === undefined || Date.parse(seen) > Date.parse(state.lastSeen)) ? seen : state.lastSeen;
+  return { ...state, at, ...(traceId !== undefined ? { traceId } : {}), ...(lastSeen !== undefined ? { lastSeen } : {}) };
+}
 
 function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentState {
   switch (event.type) {
@@ -130,7 +192,7 @@ function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentSta
     case 'OccurrencesCounted':
       return { ...state, occurrences: state.occurrences + event.data.count };
     case 'IncidentReopened': {
-      const { escalation: _e, resolution: _r, openSample: _s, ...open } = state;
+      const { escalation: _e, resolution: _r, openSample: _s, manualResolution: _m, closure: _c, ...open } = state;
       return { ...startRound({ ...open, ...releaseOf(event.data) }, event, 0), status: 'diagnosing' };
     }
     case 'DiagnosisRequested': {
@@ -182,6 +244,10 @@ function evolveIncident(state: IncidentState, event: RecordedEvent): IncidentSta
       return { ...withRound(state, (r) => ({ ...r, ended: 'resolved' })), resolution: event.data, status: 'resolved' };
     case 'IncidentEscalated':
       return { ...withRound(state, (r) => ({ ...r, ended: 'escalated' })), escalation: event.data, escalations: [...state.escalations, event], status: 'escalated' };
+    case 'ManualResolutionRecorded':
+      return { ...state, manualResolution: event.data };
+    case 'IncidentClosed':
+      return { ...withRound(state, (r) => ({ ...r, ended: 'closed' })), closure: event.data, status: 'closed' };
     case 'LlmCallMetered':
       return { ...state, spentUsd: state.spentUsd + event.data.costUsd };
     default:
