@@ -8,6 +8,7 @@ export {
   rejectedFixes,
   type FailedFix,
   type IncidentState,
+  type IncidentTimes,
   type IncidentStatus,
   type PatchState,
   type RejectedFix,
@@ -56,3 +57,14 @@ export {
 } from './judge';
 export { betaBinomialMixtureTest, logMeanExp, sampleRatioZ } from './sequential-test';
 export { contractEvidence, evidenceFromRecord, rolloutEvolve, rolloutStartedIn, type RecordedEvidence, type RolloutView } from './rollout';
+export {
+  decideOperatorCommand,
+  mayRun,
+  OPERATOR_ROLES,
+  operatorTokenFold,
+  ROLE_NEEDED,
+  type OperatorCommand,
+  type OperatorCommandName,
+  type OperatorTokenState,
+  type Refusal,
+} from './operator';
