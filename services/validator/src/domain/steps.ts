@@ -192,7 +192,10 @@ function copy(e: Enforcement): Omit<SandboxRecord, 'steps'> {
 }
 
 /** The verdict events the validator appends. */
-export type VerdictEvent = { readonly type: 'PatchValidated'; readonly data: EventData<'PatchValidated'> } | { readonly type: 'PatchRejected'; readonly data: EventData<'PatchRejected'> };
+export type VerdictEvent =
+  | { readonly type: 'PatchValidated'; readonly data: EventData<'PatchValidated'> }
+  | { readonly type: 'PatchRejected'; readonly data: EventData<'PatchRejected'> }
+  | { readonly type: 'PatchUnproven'; readonly data: EventData<'PatchUnproven'> };
 
 /** A rejection as its event. */
 export function rejectionEvent(patchId: PatchId, rejection: Rejection, evidence: ValidationEvidence, extra: Partial<EventData<'PatchRejected'>> = {}): VerdictEvent {
@@ -220,6 +223,7 @@ export function verdictEvent(patchId: PatchId, verdict: Verdict, evidence: Valid
     reason: verdict.reproduction.reason,
     ...(verdict.reproduction.testFile ? { testFile: verdict.reproduction.testFile } : {}),
     ...(verdict.reproduction.diff ? { diff: verdict.reproduction.diff } : {}),
+    ...(verdict.reproduction.call ? { call: verdict.reproduction.call } : {}),
   };
   if (verdict.kind === 'rejected') {
     return rejectionEvent(patchId, rejectedAt(verdict.stage, verdict.reason), evidence, {
@@ -230,6 +234,7 @@ export function verdictEvent(patchId: PatchId, verdict: Verdict, evidence: Valid
       flakyTests: [...verdict.flakyTests],
     });
   }
+  if (verdict.kind === 'unproven') return { type: 'PatchUnproven', data: { patchId, reason: verdict.reason, tests, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
   return { type: 'PatchValidated', data: { patchId, tests, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
 }
 

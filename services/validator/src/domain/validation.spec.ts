@@ -65,7 +65,7 @@ const reproduction = (baseline: TestStatus, patched: TestStatus): ReproductionOu
 
 /** The command once the validation ran and its runs were decided on (`decideVerdict`). */
 function validated(stream: string, input: Partial<VerdictInput>, patchId: PatchId = P): ValidatePatch & { verdict: ReturnType<typeof verdictEvent> } {
-  const verdict = decideVerdict({ baseline: run([['a', 'passed']]), patched: run([['a', 'passed']]), reruns: [], reproduction: reproduction('failed', 'passed'), requireReproduction: true, risks: [], ...input });
+  const verdict = decideVerdict({ baseline: run([['a', 'passed']]), patched: run([['a', 'passed']]), reruns: [], reproduction: reproduction('failed', 'passed'), call: { plan: { kind: 'none', reason: 'the report names no call.' } }, allowedErrors: [], risks: [], ...input });
   return { ...validate(stream), verdict: verdictEvent(patchId, verdict, evidence) };
 }
 
@@ -192,11 +192,60 @@ describe('what the validation runs mean for the verdict', () => {
       .thenMatches({ kind: 'append', events: [{ type: 'PatchRejected', data: { stage: 'reproduction', failingTests: ['antibody reproduction: TypeError in total'] } }] });
   });
 
-  it('given a reproduction that passes on the baseline too, under a policy requiring one, then rejected at reproduction: the failure was not reproduced', () => {
+  it('given a reproduction that passes on the baseline too and no call to make again, then the patch is unproven, never validated, whatever the suite says', () => {
     const { stream, events } = proposedIncident();
     spec
       .given(events)
       .when(validated(stream, { reproduction: reproduction('passed', 'passed') }))
-      .thenMatches({ kind: 'append', events: [{ type: 'PatchRejected', data: { stage: 'reproduction', reproduction: { status: 'not-reproduced' } } }] });
+      .thenMatches({
+        kind: 'append',
+        events: [{ type: 'PatchUnproven', data: { patchId: P, reason: expect.stringMatching(/^Nothing shows that the patch heals the captured failure\. No call could be made again: the report names no call\. The generated test/), reproduction: { status: 'not-reproduced' } } }],
+      });
+  });
+
+  const thrown = (line: number, type = 'TypeError', message = failure.exception.value) => ({ outcome: 'threw' as const, type, message, frames: [{ file: 'src/cart.js', line, function: 'total' }], candidate: 0 });
+  const call = (patched: VerdictInput['call']['patched'], baseline: VerdictInput['call']['baseline'] = thrown(2)): VerdictInput['call'] => ({
+    plan: { kind: 'planned', prefer: 'require', candidates: [{ module: { kind: 'file', path: 'src/cart.js' }, export: 'total', construct: false, input: 'request', args: [{}] }] },
+    captured: { type: failure.exception.type, message: failure.exception.value, frame: { file: '/srv/shop/src/cart.js', line: 2, function: 'total' } },
+    baseline,
+    ...(patched ? { patched } : {}),
+  });
+
+  it('given the captured call throwing at its frame on the baseline and returning with the patch, then validated, the call recorded, even without a generated test', () => {
+    const { stream, events } = proposedIncident();
+    spec
+      .given(events)
+      .when(validated(stream, { reproduction: { kind: 'none', reason: 'no framework.' }, call: call({ outcome: 'returned', candidate: 0 }) }))
+      .thenMatches({
+        kind: 'append',
+        events: [
+          {
+            type: 'PatchValidated',
+            data: {
+              reproduction: {
+                status: 'reproduced',
+                reason: expect.stringContaining('returns normally with the patch'),
+                call: { module: 'src/cart.js', export: 'total', input: 'request', baseline: { outcome: 'threw', type: 'TypeError', frame: 'src/cart.js:2 in total' }, patched: { outcome: 'returned' } },
+              },
+            },
+          },
+        ],
+      });
+  });
+
+  it('given the captured call still throwing with the patch, even though the generated test passes, then rejected at reproduction', () => {
+    const { stream, events } = proposedIncident();
+    spec
+      .given(events)
+      .when(validated(stream, { call: call(thrown(4)) }))
+      .thenMatches({ kind: 'append', events: [{ type: 'PatchRejected', data: { stage: 'reproduction', reason: expect.stringMatching(/^The patch does not heal the captured failure: .*still throws it with the patch/) } }] });
+  });
+
+  it('given the captured call returning on the baseline, then unproven, even when every test passes', () => {
+    const { stream, events } = proposedIncident();
+    spec
+      .given(events)
+      .when(validated(stream, { reproduction: { kind: 'none', reason: 'no framework.' }, call: call(undefined, { outcome: 'returned', candidate: 0 }) }))
+      .thenMatches({ kind: 'append', events: [{ type: 'PatchUnproven', data: { reason: expect.stringContaining('returned normally on the unpatched baseline') } }] });
   });
 });

@@ -6,12 +6,13 @@
  */
 import { appendEvents, ignore, type Decision, type PatchId, type ServicePolicy } from '@antibody/contracts';
 import { notUnderCare, underCare, type IncidentState, type ServiceRegistration, type ServiceState } from '@antibody/domain';
+import type { CapturedCall } from './call-reproduction';
 import type { CapturedFailure } from './reproduction';
 import { prepareFailed, rejectionEvent, type VerdictEvent } from './steps';
 
 /** What the validation reads of the service's registration. */
 export type ServiceUnderCare = Pick<ServiceRegistration, 'repository' | 'commands'> & {
-  readonly policy: Pick<ServicePolicy, 'allowedPaths' | 'forbiddenPaths' | 'requireReproduction'>;
+  readonly policy: Pick<ServicePolicy, 'allowedPaths' | 'forbiddenPaths' | 'allowedErrors'>;
 };
 
 /** One patch to validate, with everything the event store says about it. */
@@ -21,8 +22,8 @@ export interface ValidationRequest {
   readonly service: ServiceUnderCare;
   /** The incident's release (a commit, tag or branch); the default branch when absent or unknown. */
   readonly release?: string;
-  /** The latest captured failure of the incident, when one was recorded. */
-  readonly failure?: CapturedFailure;
+  /** The latest captured failure of the incident, when one was recorded, with the failing call when the application named it. */
+  readonly failure?: CapturedFailure & { readonly call?: CapturedCall };
 }
 
 /** Validate the proposed patch `patchId` of the incident. */
@@ -85,7 +86,7 @@ export function decideValidation(command: ValidatePatch, incident: IncidentState
       service: { repository: registration.repository, commands: registration.commands, policy: registration.policy },
       // IncidentOpened's release, as the patcher reads it (not a later sample's, which the fold's `release` would be).
       ...(opened.release !== undefined ? { release: opened.release } : {}),
-      ...(sample ? { failure: { exception: sample.exception, frames: sample.frames, ...(sample.request ? { request: sample.request } : {}) } } : {}),
+      ...(sample ? { failure: { exception: sample.exception, frames: sample.frames, ...(sample.request ? { request: sample.request } : {}), ...(sample.call ? { call: sample.call } : {}) } } : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import { judgeCall, type CallOutcome, type CallProof, type CapturedThrow, type HarnessPlan, type NoCall } from './call-reproduction';
 import type { ParsedResults, TestResult, TestStatus } from './test-results';
 
 /** How one sandboxed run of a command ended. */
@@ -34,10 +35,20 @@ export interface VerdictInput {
   /** Further runs of the patched tree, made when some test failed (flaky detection). */
   readonly reruns: readonly RunSummary[];
   readonly reproduction: ReproductionOutcome;
-  /** The policy's `requireReproduction`. */
-  readonly requireReproduction: boolean;
+  /** The captured failing call made again by the harness, on the baseline and (when it reproduced there) with the patch. */
+  readonly call: CallRuns;
+  /** The policy's `allowedErrors`: typed errors a patch may turn the crash into. */
+  readonly allowedErrors: readonly string[];
   /** Risky capabilities the patch adds (see `risksOfDiff`), each as one readable line. */
   readonly risks: readonly string[];
+}
+
+/** The harness's runs of the captured call (see domain/call-reproduction.ts). */
+export interface CallRuns {
+  readonly plan: HarnessPlan | NoCall;
+  readonly captured?: CapturedThrow;
+  readonly baseline?: CallOutcome;
+  readonly patched?: CallOutcome;
 }
 
 /** A test in the evidence: its status with the patch (or `flaky`) and on the baseline. */
@@ -55,12 +66,38 @@ export interface ReproductionEvidence {
   readonly testFile?: string;
   readonly reason: string;
   readonly diff?: string;
+  readonly call?: CallEvidence;
 }
 
-/** The decision: validated, or rejected at a stage with a reason a person can read. */
+/** The harness's runs as the verdict records them. */
+export interface CallEvidence {
+  readonly module: string;
+  readonly export: string;
+  readonly input: 'call' | 'request' | 'locals';
+  readonly baseline: OutcomeEvidence;
+  readonly patched?: OutcomeEvidence;
+}
+
+/** One run of the call, as recorded. */
+export interface OutcomeEvidence {
+  readonly outcome: CallOutcome['outcome'];
+  readonly type?: string;
+  readonly message?: string;
+  readonly frame?: string;
+  readonly reason?: string;
+}
+
+/** The decision: validated (proven to heal), unproven (nothing could prove it), or rejected at a stage with a reason a person can read. */
 export type Verdict =
   | {
       readonly kind: 'validated';
+      readonly tests: readonly TestEvidence[];
+      readonly flakyTests: readonly string[];
+      readonly reproduction: ReproductionEvidence;
+    }
+  | {
+      readonly kind: 'unproven';
+      readonly reason: string;
       readonly tests: readonly TestEvidence[];
       readonly flakyTests: readonly string[];
       readonly reproduction: ReproductionEvidence;
@@ -118,18 +155,22 @@ export function suspectTests(baseline: ParsedResults, patched: ParsedResults): s
  * 4. a test that passed on the baseline fails with the patch in every run (mixed outcomes are
  *    flaky and not blamed on the patch), or disappeared while the run failed: rejected at `tests`
  *    naming those tests;
- * 5. the reproduction failed on the baseline and still fails with the patch: rejected at
- *    `reproduction`;
- * 6. no reproduction could be built (or it did not fail on the baseline): the policy's
- *    `requireReproduction` decides, and the verdict says so plainly;
- * 7. otherwise validated.
+ * 5. the captured call, made again by the harness, threw the captured exception at the captured
+ *    frame on the baseline and, with the patch, still throws it, throws it one frame further, or
+ *    throws another error the policy does not allow: rejected at `reproduction`;
+ * 6. the generated regression test failed on the baseline and still fails (or passes only
+ *    sometimes) with the patch: rejected at `reproduction`;
+ * 7. either reproduction failed on the baseline and passes with the patch: validated;
+ * 8. otherwise nothing proves the patch heals the failure: unproven, never validated.
  */
 export function decideVerdict(input: VerdictInput): Verdict {
   const baselineTests = mergeRuns([input.baseline.results]);
   const patchedTests = mergeRuns([input.patched.results, ...input.reruns.map((r) => r.results)]);
   const tests = evidence(baselineTests, patchedTests);
   const flakyTests = tests.filter((t) => t.status === 'flaky' || t.baseline === 'flaky').map((t) => t.name);
-  const reproduction = reproductionEvidence(input.reproduction);
+  const proof = callProof(input.call, input.allowedErrors);
+  const generated = reproductionEvidence(input.reproduction);
+  const reproduction = withCall(proof && proof.kind !== 'unproven' ? { ...generated, status: 'reproduced', reason: `The ${proof.reason}` } : generated, input.call);
   const reject = (stage: 'baseline' | 'policy' | 'tests' | 'reproduction', reason: string, failingTests: readonly string[], violations: readonly string[] = []): Verdict => ({
     kind: 'rejected',
     stage,
@@ -177,6 +218,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
     return reject('tests', `${count} with the patch${reruns}: ${names}.`, broken);
   }
 
+  if (proof?.kind === 'not-healed') return reject('reproduction', `The patch does not heal the captured failure: ${proof.reason}`, []);
   const r = input.reproduction;
   if (r.kind === 'built' && r.baseline === 'failed' && r.patched === 'failed') {
     const detail = r.patchedMessage ? ` (${firstLine(r.patchedMessage)})` : '';
@@ -185,10 +227,39 @@ export function decideVerdict(input: VerdictInput): Verdict {
   if (r.kind === 'built' && r.baseline === 'failed' && r.patched === 'flaky') {
     return reject('reproduction', `The reproduction "${r.testName}" passes only intermittently with the patch, so the patch is not shown to fix the failure.`, [r.testName]);
   }
-  if (reproduction.status !== 'reproduced' && input.requireReproduction) {
-    return reject('reproduction', `No reproduction of the captured failure: ${reproduction.reason} The service's policy requires one.`, []);
-  }
-  return { kind: 'validated', tests, flakyTests, reproduction };
+  if (proof?.kind === 'healed' || generated.status === 'reproduced') return { kind: 'validated', tests, flakyTests, reproduction };
+  const callReason = proof ? `The ${proof.reason}` : input.call.plan.kind === 'none' ? `No call could be made again: ${input.call.plan.reason}` : '';
+  const reason = `Nothing shows that the patch heals the captured failure. ${callReason} ${generated.reason}`.replace(/\s+/g, ' ').trim();
+  return { kind: 'unproven', reason, tests, flakyTests, reproduction: { ...reproduction, status: generated.status === 'skipped' && !proof ? 'skipped' : 'not-reproduced', reason } };
+}
+
+/** The harness's conclusion, when a call was planned and made on the baseline. */
+function callProof(call: CallRuns, allowedErrors: readonly string[]): CallProof | undefined {
+  if (call.plan.kind === 'none' || !call.baseline) return undefined;
+  return judgeCall(call.captured ?? { type: '', message: '' }, call.baseline, call.patched, allowedErrors);
+}
+
+function withCall(evidence: ReproductionEvidence, call: CallRuns): ReproductionEvidence {
+  if (call.plan.kind === 'none' || !call.baseline) return evidence;
+  const made = call.baseline.outcome === 'harness-failed' ? call.plan.candidates[0] : call.plan.candidates[call.baseline.candidate];
+  if (!made) return evidence;
+  return {
+    ...evidence,
+    call: {
+      module: made.module.kind === 'file' ? made.module.path : made.module.specifier,
+      export: made.export,
+      input: made.input,
+      baseline: outcomeEvidence(call.baseline),
+      ...(call.patched ? { patched: outcomeEvidence(call.patched) } : {}),
+    },
+  };
+}
+
+function outcomeEvidence(outcome: CallOutcome): OutcomeEvidence {
+  if (outcome.outcome === 'harness-failed') return { outcome: 'harness-failed', reason: outcome.reason };
+  if (outcome.outcome === 'returned') return { outcome: 'returned' };
+  const frame = outcome.frames[0];
+  return { outcome: 'threw', type: outcome.type, message: outcome.message.slice(0, 500), ...(frame ? { frame: `${frame.file}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}` } : {}) };
 }
 
 function evidence(baseline: Map<string, TestEvidence>, patched: Map<string, TestEvidence>): TestEvidence[] {

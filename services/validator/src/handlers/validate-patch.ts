@@ -11,6 +11,8 @@ import {
   enterSandbox,
   install,
   prepare,
+  reproduceCallOnBaseline,
+  reproduceCallOnPatched,
   reproduceOnBaseline,
   reproduceOnPatched,
   testPatched,
@@ -69,6 +71,8 @@ export async function validatePatch(request: ValidationRequest, deps: Validation
     const unpatched = await baseline(run, { service, commit: checkout.commit, store, ...dependencies });
     if (isRejection(unpatched)) return rejected(unpatched);
 
+    const call = await reproduceCallOnBaseline(run, { baseline: unpatched, ...(request.failure ? { failure: request.failure } : {}), ...(service.commands.build ? { build: service.commands.build } : {}) });
+    if (isRejection(call)) return rejected(call);
     const reproduction = await reproduceOnBaseline(run, { patchId, packageJson: unpatched.packageJson, ...(request.failure ? { failure: request.failure } : {}) });
 
     await applyPatch(run, diff);
@@ -77,13 +81,15 @@ export async function validatePatch(request: ValidationRequest, deps: Validation
 
     const tests = await testPatched(run, { command: service.commands.test, framework: unpatched.framework, baseline: unpatched.summary });
     const reproduced = await reproduceOnPatched(run, reproduction);
+    const callWithPatch = await reproduceCallOnPatched(run, call);
 
     const verdict = decideVerdict({
       baseline: unpatched.summary,
       patched: tests.patched,
       reruns: tests.reruns,
       reproduction: reproduced,
-      requireReproduction: service.policy.requireReproduction === true,
+      call: callWithPatch,
+      allowedErrors: service.policy.allowedErrors ?? [],
       risks: risksOfDiff(diff).map((r) => `${r.risk} (${r.file}: ${r.line})`),
     });
     return verdictEvent(patchId, verdict, log.evidence());

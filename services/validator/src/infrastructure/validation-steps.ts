@@ -1,4 +1,5 @@
 import type { PatchId } from '@antibody/contracts';
+import { capturedThrow, judgeCall, planCall, type CapturedCall } from '../domain/call-reproduction';
 import { buildReproduction, detectFramework, type CapturedFailure, type GeneratedReproduction, type NoReproduction, type TestFramework } from '../domain/reproduction';
 import {
   applyFailed,
@@ -21,7 +22,8 @@ import {
   type ReproductionRun,
   type ValidationEvidence,
 } from '../domain/steps';
-import { suspectTests, type ReproductionOutcome, type RunSummary } from '../domain/verdict';
+import { suspectTests, type CallRuns, type ReproductionOutcome, type RunSummary } from '../domain/verdict';
+import { runHarness } from './harness';
 import type { ServiceUnderCare } from '../domain/validation';
 import { detectIsolation, freshSandboxUid, type SandboxLimits } from './sandbox';
 import { runStep, singleFileCommand, type RunContext, type StepRun } from './test-runner';
@@ -193,6 +195,8 @@ export interface Baseline {
   readonly summary: RunSummary;
   readonly packageJson: unknown;
   readonly framework: TestFramework | undefined;
+  /** The build command ran in this worktree (not when the results came from the cache). */
+  readonly built: boolean;
 }
 
 /** Baseline: the unpatched build and test run, cached per repository, commit, commands and dependencies. */
@@ -208,7 +212,7 @@ export async function baseline(
   const cached = await inputs.store.baseline(key);
   if (cached) {
     await log.note('test:baseline', `Baseline results reused from the cache (commit ${inputs.commit}, command "${test}").`);
-    return { summary: cached, packageJson, framework };
+    return { summary: cached, packageJson, framework, built: false };
   }
   if (build) {
     const rejection = decideBaselineBuild((await log.record(await runStep(run.context, 'build:baseline', build))).summary);
@@ -216,7 +220,41 @@ export async function baseline(
   }
   const summary = (await log.record(await runStep(run.context, 'test:baseline', test, { framework }))).summary;
   if (baselineCacheable(summary)) await inputs.store.saveBaseline(key, inputs.commit, test, summary);
-  return { summary, packageJson, framework };
+  return { summary, packageJson, framework, built: build !== undefined };
+}
+
+/**
+ * Reproduction (baseline), independent of the test framework: the captured failing call planned
+ * from the report and made by the harness on the unpatched tree (built first when the baseline's
+ * results came from the cache, so the build output the call loads is there).
+ */
+export async function reproduceCallOnBaseline(
+  run: ValidationRun,
+  inputs: { readonly failure?: CapturedFailure & { readonly call?: CapturedCall }; readonly baseline: Baseline; readonly build?: string },
+): Promise<CallRuns | Rejection> {
+  const { failure } = inputs;
+  if (!failure) return { plan: { kind: 'none', reason: 'no failure was captured for this incident (no ErrorRecorded event).' } };
+  const plan = planCall(failure, { packageJson: inputs.baseline.packageJson, files: await run.workspaces.trackedFiles(run.workspace) });
+  if (plan.kind === 'none') {
+    await run.log.note('reproduce:baseline', `No call to make again: ${plan.reason}`);
+    return { plan };
+  }
+  if (inputs.build && !inputs.baseline.built) {
+    const rejection = decideBaselineBuild((await run.log.record(await runStep(run.context, 'build:baseline', inputs.build))).summary);
+    if (rejection) return rejection;
+  }
+  const { run: ran, outcome } = await runHarness(run.context, run.workspaces, 'reproduce:baseline', plan, run.fileOwner);
+  await run.log.record(ran);
+  return { plan, captured: capturedThrow(failure), baseline: outcome };
+}
+
+/** Reproduction (patched): the same call with the patch, made only when it reproduced the failure on the baseline. */
+export async function reproduceCallOnPatched(run: ValidationRun, call: CallRuns): Promise<CallRuns> {
+  if (call.plan.kind === 'none' || !call.baseline || !call.captured) return call;
+  if (judgeCall(call.captured, call.baseline, undefined, []).kind === 'unproven') return call;
+  const { run: ran, outcome } = await runHarness(run.context, run.workspaces, 'reproduce:patched', call.plan, run.fileOwner);
+  await run.log.record(ran);
+  return { ...call, patched: outcome };
 }
 
 /** The regression test built from the captured failure, and how it ended on the baseline. */

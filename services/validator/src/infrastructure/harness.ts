@@ -1,0 +1,287 @@
+// The reproduction harness: a small CommonJS program, written into the worktree for one run and
+// removed after, that loads the module as the application did and makes the planned call (see
+// domain/call-reproduction.ts), then writes how the call ended to $ANTIBODY_REPORT_DIR. It runs in
+// the sandbox like every other step, with `--enable-source-maps`, so frames of built code with
+// source maps name their sources. Captured values are data (JSON), decoded by the harness: never
+// code.
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CallOutcome, HarnessPlan } from '../domain/call-reproduction';
+import { exitCodeResult } from '../domain/test-results';
+import { violationsInOutput, violationsOfRun } from '../domain/violations';
+import { runSandboxed, scrubbedEnv } from './sandbox';
+import type { RunContext, StepRun } from './test-runner';
+import type { Workspaces } from './workspace';
+
+/** Where the harness is written in the worktree (inside the package, so the package can import itself by name). */
+const HARNESS_DIR = '.antibody-reproduce';
+
+/** How long one call may take before it counts as not ending. */
+const CALL_TIME_LIMIT_MS = 60_000;
+
+/**
+ * Makes the planned call in the sandbox; the outcome is `harness-failed` when the harness itself
+ * could not do its part (no module, no export, no result written: killed, out of time).
+ */
+export async function runHarness(context: RunContext, workspaces: Workspaces, step: string, plan: HarnessPlan, fileOwner: number | undefined): Promise<{ run: StepRun; outcome: CallOutcome }> {
+  const { workspace } = context;
+  await workspaces.writeFile(workspace, `${HARNESS_DIR}/reproduce.cjs`, HARNESS_SOURCE, fileOwner);
+  await workspaces.writeFile(workspace, `${HARNESS_DIR}/plan.json`, JSON.stringify({ ...plan, typescript: typescriptPath() }), fileOwner);
+  await workspaces.writeFile(workspace, `${HARNESS_DIR}/out/.keep`, '', fileOwner);
+  const command = `node --enable-source-maps ${HARNESS_DIR}/reproduce.cjs`;
+  try {
+    const result = await runSandboxed({
+      command,
+      cwd: workspace.worktree,
+      writable: [workspace.worktree, workspace.home, workspace.tmp],
+      env: scrubbedEnv(workspace.home, workspace.tmp, { ANTIBODY_REPORT_DIR: join(workspace.worktree, HARNESS_DIR, 'out') }),
+      network: 'none',
+      limits: { ...context.limits, timeLimitMs: Math.min(context.limits.timeLimitMs, CALL_TIME_LIMIT_MS) },
+      uid: context.uid,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+    const written = join(workspace.worktree, HARNESS_DIR, 'out', 'reproduction.json');
+    let outcome: CallOutcome;
+    if (existsSync(written)) outcome = JSON.parse(await readFile(written, 'utf8')) as CallOutcome;
+    else if (result.timedOut) outcome = { outcome: 'harness-failed', reason: `the call did not end within ${Math.round(CALL_TIME_LIMIT_MS / 1000)} s` };
+    else outcome = { outcome: 'harness-failed', reason: `the harness ended without a result (exit ${result.exitCode ?? result.signal ?? 'unknown'}): ${lastLine(result.output)}` };
+    const violations = [...violationsOfRun({ timedOut: result.timedOut, outputCapped: result.outputCapped, signal: result.signal, timeLimitMs: CALL_TIME_LIMIT_MS }), ...violationsInOutput(result.output)];
+    const run: StepRun = {
+      step,
+      command,
+      summary: { results: exitCodeResult(command, result.exitCode, result.durationMs, result.output.slice(-2000)), exitCode: result.exitCode, timedOut: result.timedOut || result.outputCapped, violations },
+      output: `${result.output}${result.output.endsWith('\n') || result.output === '' ? '' : '\n'}[harness] ${JSON.stringify(outcome)}\n`,
+      durationMs: result.durationMs,
+      enforced: result.enforced,
+    };
+    return { run, outcome };
+  } finally {
+    // Gone before any later step runs: a linter in the test command must never see it.
+    await rm(join(workspace.worktree, HARNESS_DIR), { recursive: true, force: true });
+  }
+}
+
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 300) || 'no output';
+}
+
+/** The validator's own TypeScript, used to load a repository's `.ts` sources when the call names one. */
+function typescriptPath(): string | undefined {
+  try {
+    return require.resolve('typescript');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The harness program. Plain CommonJS for any Node.js the repository runs on. */
+export const HARNESS_SOURCE = String.raw`'use strict';
+// Written by Antibody's validator: makes the captured failing call once and records how it ended.
+const fs = require('node:fs');
+const path = require('node:path');
+const Module = require('node:module');
+const { pathToFileURL } = require('node:url');
+
+const here = __dirname;
+const root = path.resolve(here, '..');
+const realRoot = fs.realpathSync(root);
+const plan = JSON.parse(fs.readFileSync(path.join(here, 'plan.json'), 'utf8'));
+const out = path.join(process.env.ANTIBODY_REPORT_DIR || path.join(here, 'out'), 'reproduction.json');
+let written = false;
+function finish(result) {
+  if (written) return;
+  written = true;
+  fs.writeFileSync(out, JSON.stringify(result));
+}
+
+// Values JSON cannot hold arrive as one-key objects (see the contract's capturedValueSchema);
+// Sentry's local variables mark null and undefined as '<null>' and '<undefined>'.
+function decode(value, fromLocals) {
+  if (fromLocals && value === '<null>') return null;
+  if (fromLocals && value === '<undefined>') return undefined;
+  if (Array.isArray(value)) return value.map((v) => decode(v, fromLocals));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0].startsWith('$')) {
+    const v = value[keys[0]];
+    switch (keys[0]) {
+      case '$undefined': return undefined;
+      case '$bigint': return BigInt(v);
+      case '$number': return Number(v);
+      case '$date': return new Date(v);
+      case '$regexp': return new RegExp(v[0], v[1]);
+      case '$map': return new Map(v.map(([k, x]) => [decode(k, fromLocals), decode(x, fromLocals)]));
+      case '$set': return new Set(v.map((x) => decode(x, fromLocals)));
+      case '$symbol': return Symbol(v);
+      case '$nullProto': return Object.assign(Object.create(null), decode(v, fromLocals));
+      case '$function': { const f = function () {}; Object.defineProperty(f, 'name', { value: String(v) }); return f; }
+      case '$literal': return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x, fromLocals)]));
+      default: break;
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, decode(value[k], fromLocals)]));
+}
+
+// A repository's TypeScript sources load through the validator's own compiler (types are not checked here).
+function registerTypeScript() {
+  if (!plan.typescript) throw new Error('no TypeScript compiler is available to load a .ts module');
+  const ts = require(plan.typescript);
+  const compile = (module, filename) => {
+    const source = fs.readFileSync(filename, 'utf8');
+    const { outputText } = ts.transpileModule(source, { fileName: filename, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true, sourceMap: false, inlineSourceMap: true, jsx: ts.JsxEmit.React } });
+    module._compile(outputText, filename);
+  };
+  for (const ext of ['.ts', '.tsx', '.cts', '.mts']) Module._extensions[ext] = compile;
+  // ESM-style TypeScript imports name the emitted file ('./cart.js' for cart.ts).
+  const resolve = Module._resolveFilename;
+  Module._resolveFilename = function (request, parent, ...rest) {
+    try {
+      return resolve.call(this, request, parent, ...rest);
+    } catch (error) {
+      if (/^\.\.?\//.test(request) && /\.(c|m)?js$/.test(request)) return resolve.call(this, request.replace(/\.(c|m)?js$/, '.$1ts'), parent, ...rest);
+      throw error;
+    }
+  };
+}
+
+async function load(ref) {
+  const rootRequire = Module.createRequire(path.join(root, 'package.json'));
+  if (ref.kind === 'file') {
+    const file = path.join(root, ref.path);
+    if (/\.(c|m)?tsx?$/.test(file)) {
+      registerTypeScript();
+      return rootRequire(file);
+    }
+    if (plan.prefer === 'import' || file.endsWith('.mjs')) return import(pathToFileURL(file).href);
+    try {
+      return rootRequire(file);
+    } catch (error) {
+      if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(pathToFileURL(file).href);
+      throw error;
+    }
+  }
+  // The package by its own name (its "exports"), as an application imports it; else its "main".
+  if (plan.prefer === 'import') {
+    try {
+      return await import(ref.specifier);
+    } catch (error) {
+      if (!error || error.code !== 'ERR_MODULE_NOT_FOUND' && error.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+    }
+  }
+  try {
+    return rootRequire(ref.specifier);
+  } catch (error) {
+    if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(ref.specifier);
+    if (error && error.code === 'MODULE_NOT_FOUND' && !ref.specifier.includes('/', ref.specifier.startsWith('@') ? ref.specifier.indexOf('/') + 1 : 0)) return rootRequire(root);
+    throw error;
+  }
+}
+
+function walk(start, parts) {
+  return parts.reduce((value, key) => (value === undefined || value === null ? undefined : value[key]), start);
+}
+
+// The export by its dotted path, on the module or on its default export; a module that is itself
+// the function (module.exports = parse) exports it under its own name.
+function lookup(mod, dotted) {
+  const parts = dotted === '' ? [] : dotted.split('.');
+  for (const base of [mod, mod && mod.default]) {
+    if (base === undefined || base === null) continue;
+    const fn = walk(base, parts);
+    if (typeof fn === 'function') return { fn, parent: parts.length > 1 ? walk(base, parts.slice(0, -1)) : undefined };
+  }
+  const itself = mod && typeof mod.default === 'function' ? mod.default : typeof mod === 'function' ? mod : undefined;
+  if (itself && parts.length === 1 && itself.name === parts[0]) return { fn: itself, parent: undefined };
+  return undefined;
+}
+
+// Parameter names of a plain function, to hand it its frame's local variables.
+function parameterNames(fn) {
+  const source = Function.prototype.toString.call(fn);
+  const open = source.indexOf('(');
+  if (open < 0) return [];
+  let depth = 0;
+  let end = open;
+  for (let i = open; i < source.length; i++) {
+    if ('([{'.includes(source[i])) depth++;
+    else if (')]}'.includes(source[i])) depth--;
+    if (depth === 0) { end = i; break; }
+  }
+  const list = [];
+  let current = '';
+  depth = 0;
+  for (const ch of source.slice(open + 1, end)) {
+    if ('([{'.includes(ch)) depth++;
+    if (')]}'.includes(ch)) depth--;
+    if (ch === ',' && depth === 0) { list.push(current); current = ''; } else current += ch;
+  }
+  if (current.trim() !== '') list.push(current);
+  return list.map((p) => p.replace(/\/\*[\s\S]*?\*\//g, '').trim().replace(/^\.\.\./, '').split('=')[0].trim());
+}
+
+function repositoryFrames(error) {
+  const stack = error && typeof error.stack === 'string' ? error.stack : '';
+  const frames = [];
+  for (const line of stack.split('\n')) {
+    const m = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/.exec(line);
+    if (!m) continue;
+    const file = decodeURIComponent(m[2]);
+    let rel;
+    if (file.startsWith(root + path.sep)) rel = path.relative(root, file);
+    else if (file.startsWith(realRoot + path.sep)) rel = path.relative(realRoot, file);
+    else continue;
+    rel = rel.split(path.sep).join('/');
+    if (rel.startsWith('node_modules/') || rel.startsWith('.antibody-reproduce/')) continue;
+    frames.push({ file: rel, line: Number(m[3]), ...(m[1] ? { function: m[1].replace(/^(async |new )/, '') } : {}) });
+  }
+  return frames;
+}
+
+function describe(error) {
+  const isError = error instanceof Error || (error && typeof error === 'object' && typeof error.message === 'string');
+  return {
+    type: isError ? String(error.name || (error.constructor && error.constructor.name) || 'Error') : typeof error,
+    message: isError ? String(error.message) : String(error),
+  };
+}
+
+async function main() {
+  let chosen;
+  const misses = [];
+  for (const [index, candidate] of plan.candidates.entries()) {
+    let mod;
+    try {
+      mod = await load(candidate.module);
+    } catch (error) {
+      const d = describe(error);
+      misses.push('cannot load ' + (candidate.module.path || candidate.module.specifier) + ' (' + d.type + ': ' + d.message.split('\n')[0] + ')');
+      continue;
+    }
+    const found = lookup(mod, candidate.export);
+    if (!found || typeof found.fn !== 'function') {
+      misses.push((candidate.module.path || candidate.module.specifier) + ' exports no function ' + JSON.stringify(candidate.export));
+      continue;
+    }
+    chosen = { index, candidate, fn: found.fn, self: found.parent };
+    break;
+  }
+  if (!chosen) return finish({ outcome: 'harness-failed', reason: misses.join('; ') || 'no call was planned' });
+  const { candidate, fn, self, index } = chosen;
+  const args = candidate.input === 'locals'
+    ? parameterNames(fn).map((name) => decode(candidate.vars[name], true))
+    : (candidate.args || []).map((a) => decode(a, false));
+  try {
+    const result = candidate.construct ? new fn(...args) : fn.apply(self, args);
+    if (result && typeof result.then === 'function') await result;
+    finish({ outcome: 'returned', candidate: index });
+  } catch (error) {
+    finish({ outcome: 'threw', ...describe(error), frames: repositoryFrames(error), candidate: index });
+  }
+}
+
+main()
+  .catch((error) => finish({ outcome: 'harness-failed', reason: 'the harness failed: ' + describe(error).message }))
+  .finally(() => process.exit(0));
+`;
