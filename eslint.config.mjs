@@ -11,7 +11,7 @@ import { createProjectGraphAsync } from '@nx/devkit';
 // without `nx lint`. Without the daemon (nx.json: useDaemonProcess false) this takes about a second.
 await createProjectGraphAsync({ exitOnError: false });
 
-const SERVICES = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer'];
+const SERVICES = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer', 'console'];
 
 /**
  * Who may import whom. A project must satisfy the constraint of every tag it carries:

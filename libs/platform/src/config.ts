@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
-/** The five Antibody services and the HTTP port each listens on when `PORT` is unset. */
+/** The Antibody services and the HTTP port each listens on when `PORT` is unset. */
 export const DEFAULT_SERVICE_PORTS = {
   ingest: 4100,
   analyzer: 4101,
   patcher: 4102,
   validator: 4103,
   deployer: 4104,
+  console: 4105,
 } as const;
 
 /** A known Antibody service name, e.g. `ingest`. */
@@ -63,7 +64,7 @@ function isUrlWithProtocol(value: string, protocols: readonly string[]): boolean
  * - `DATABASE_URL` (required): `postgres://` or `postgresql://` URL of the event store database.
  * - `NATS_URL` (optional): NATS server(s), comma-separated; unset means the embedded store-log
  *   transport (no NATS).
- * - `PORT`: HTTP port, 1..65535; defaults per service (ingest 4100 … deployer 4104).
+ * - `PORT`: HTTP port, 1..65535; defaults per service (ingest 4100 … deployer 4104, console 4105).
  * - `SERVICE_INSTANCE_ID`: defaults to `<hostname>-<pid>`.
  * - `LOG_LEVEL`: a pino level, default `info`.
  * - `OTEL_TRACES_EXPORTER` (`otlp` | `console` | `none`, default `none`) and
