@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decide, type DecideOptions } from './commands/decide';
 import { createKey, listKeys, revokeKey } from './commands/keys';
+import { createToken, listTokens, revokeToken } from './commands/tokens';
 import { logs } from './commands/logs';
 import { patterns } from './commands/patterns';
 import { replay } from './commands/replay';
@@ -121,6 +122,32 @@ export function buildProgram(context: CliContext): Command {
     .option('--reason <reason>', 'why, for the audit trail')
     .action(async (keyId: string, options: { project: string; reason?: string }, command: Command) => {
       await withStore(target(command), (store) => revokeKey(store, { ...options, keyId }, out));
+    });
+
+  const tokens = program.command('tokens').description("manage the operator tokens of the console's API");
+  tokens
+    .command('create')
+    .description('create an operator token (printed once; only its hash is stored)')
+    .requiredOption('--name <name>', 'who uses it: a person or a system, recorded in every decision made with it')
+    .requiredOption('--role <role>', 'viewer (reads), operator (+ retry, resolve, close), approver (+ approve, reject) or admin')
+    .option('--json', 'print {tokenId, name, role, token} as JSON')
+    .action(async (options: { name: string; role: string; json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => createToken(store, options, out));
+    });
+  tokens
+    .command('list')
+    .description('list operator tokens (never the tokens themselves)')
+    .option('--json', 'print the tokens as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => listTokens(store, options, out));
+    });
+  tokens
+    .command('revoke')
+    .description('revoke an operator token; the console refuses it from then on')
+    .argument('<tokenId>', 'the token id shown by `tokens create` or `tokens list`')
+    .option('--reason <reason>', 'why, for the audit trail')
+    .action(async (tokenId: string, options: { reason?: string }, command: Command) => {
+      await withStore(target(command), (store) => revokeToken(store, { ...options, tokenId }, out));
     });
 
   program
