@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { buildAsyncApiDocument, CONTRACTS_VERSION, renderAsyncApiYaml } from './asyncapi';
 import { renderEventCatalogMarkdown } from './catalog-doc';
 import { eventCatalog } from './catalog';
-import { envelopeSchemaFor, jsonSchemaFor } from './envelope';
+import { dataJsonSchemaFor, envelopeSchemaFor, jsonSchemaFor } from './envelope';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -112,5 +113,23 @@ describe('jsonSchemaFor', () => {
     expect(envelopeSchemaFor(definition).safeParse(envelope).success).toBe(true);
     expect(envelopeSchemaFor(definition).safeParse({ ...envelope, streamId: 'incident-1' }).success).toBe(false);
     expect(envelopeSchemaFor(definition).safeParse({ ...envelope, globalPosition: 12 }).success).toBe(false);
+  });
+});
+
+describe('dataJsonSchemaFor', () => {
+  const fixture = (type: string): Record<string, unknown> => JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', `${type}.v1.json`), 'utf8'));
+
+  it('accepts what the catalog accepts and refuses fields it does not name, at any depth', () => {
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(dataJsonSchemaFor('ServiceRegistered'));
+    const registered = fixture('ServiceRegistered');
+    expect(validate(registered)).toBe(true);
+    expect(validate({ ...registered, policy: { ...(registered['policy'] as object), autoDeplooy: true } })).toBe(false);
+    expect(validate.errors).toEqual([expect.objectContaining({ instancePath: '/policy', keyword: 'additionalProperties', params: { additionalProperty: 'autoDeplooy' } })]);
+    // Adapter settings are free-form JSON: any key is the adapter's.
+    expect(validate({ ...registered, deploy: { adapter: 'none', settings: { anything: { nested: [1] } } } })).toBe(true);
+  });
+
+  it('throws a typed error for an unknown type', () => {
+    expect(() => dataJsonSchemaFor('Nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
   });
 });

@@ -55,3 +55,23 @@ export function jsonSchemaFor(type: string): object {
     ...toJsonSchema(envelopeSchemaFor(definition)),
   };
 }
+
+/**
+ * JSON Schema (draft-07) of the data of event type `type` at its current version, as a person
+ * writes it: every object refuses fields it does not name (`additionalProperties: false`), so a
+ * misspelt field is an error rather than silently dropped. Refinements a JSON Schema cannot express
+ * are checked by `parseEventData`. A fresh object on every call. Throws {@link EventContractError}
+ * `UNKNOWN_EVENT_TYPE` for a type the catalog does not know.
+ */
+export function dataJsonSchemaFor(type: string): Record<string, unknown> {
+  const definition = eventCatalog.definition(type);
+  if (definition === undefined) throw new EventContractError('UNKNOWN_EVENT_TYPE', `unknown event type "${type}"`);
+  const { $schema: _ignored, ...json } = z.toJSONSchema(definition.schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' });
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `https://antibody.dev/schemas/data/${type}.v${definition.schemaVersion}.json`,
+    title: type,
+    ...(definition.description ? { description: definition.description } : {}),
+    ...json,
+  };
+}

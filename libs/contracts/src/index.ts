@@ -9,7 +9,7 @@ export {
   type EventProducer,
 } from './catalog';
 export { appendEvents, foldEvents, ignore, type Decision, type Fold } from './decision';
-export { jsonSchemaFor } from './envelope';
+export { dataJsonSchemaFor, jsonSchemaFor } from './envelope';
 export { EventContractError, type EventContractErrorCode } from './errors';
 export {
   eventSchemas,

@@ -1,5 +1,5 @@
 export { createEventStore } from './store';
-export type { AppendOptions, EventStore, EventStoreOptions, StoreVerification } from './store';
+export type { AppendOptions, EventStore, EventStoreOptions, StoreVerification, StreamSummary } from './store';
 export { migrateEventStore, dropEventStore, eventStoreMigrations } from './migrate';
 export type { MigrateOptions } from './migrate';
 export { subscribe, runProjection, resetProjection, compareCheckpoints, readCheckpoint, ensureCheckpoint, advanceCheckpoint } from './subscription';

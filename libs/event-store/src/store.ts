@@ -36,6 +36,13 @@ export interface EventStoreOptions {
   readonly validator?: EventValidator;
 }
 
+/** One stream as `listStreams` lists it. */
+export interface StreamSummary {
+  readonly streamId: string;
+  /** Version of its last event. */
+  readonly currentVersion: number;
+}
+
 /** Summary of `verifyAll`. */
 export interface StoreVerification {
   readonly streams: number;
@@ -66,6 +73,11 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
   /** The checkpoint after the last event that is safely readable now. */
   headCheckpoint(): Promise<Checkpoint>;
+  /**
+   * The streams whose id starts with `prefix` (e.g. `service-`), ordered by id (bytewise), each with
+   * its current version. One scan of the events table: for operators' listings, not hot paths.
+   */
+  listStreams(prefix: string): Promise<readonly StreamSummary[]>;
   /** Verifies one stream's hash chain. Throws StreamNotFoundError for an unknown stream. */
   verifyStream(streamId: string): Promise<StreamVerification>;
   /** Verifies every stream in one ordered scan. */
@@ -438,6 +450,14 @@ class PostgresEventStore implements EventStore {
     const rows = await this.pool.query<{ transaction_id: string; global_position: string }>(this.sql.horizon);
     const row = rows.rows[0];
     return row ? { transactionId: row.transaction_id, position: row.global_position } : START;
+  }
+
+  async listStreams(prefix: string): Promise<readonly StreamSummary[]> {
+    const rows = await this.pool.query<{ stream_id: string; version: string }>(
+      `SELECT stream_id, max(stream_version) AS version FROM ${this.s}.events WHERE left(stream_id, length($1)) = $1 GROUP BY stream_id ORDER BY stream_id COLLATE "C"`,
+      [prefix],
+    );
+    return rows.rows.map((row) => ({ streamId: row.stream_id, currentVersion: Number(row.version) }));
   }
 
   async verifyStream(streamId: string): Promise<StreamVerification> {

@@ -41,4 +41,18 @@ describe('event store reads and checkpoints', () => {
     expect(await advanceCheckpoint(t.store, name, START, { transactionId: '11', position: '43' })).toBe(false); // moved by someone else
     expect(await readCheckpoint(t.store, name)).toEqual(later);
   });
+
+  it('lists the streams with a prefix and their current versions, and nothing else', async () => {
+    const prefix = `svc${randomUUID().slice(0, 8)}-`;
+    for (const [name, count] of [['b', 2], ['a', 1], ['a_', 1]] as const) {
+      await t.store.appendToStream(`${prefix}${name}`, Array.from({ length: count }, () => ({ type: 'DiagnosisFailed', data: { reason: 'x' }, metadata: testMetadata() })));
+    }
+    await t.store.appendToStream(`x${prefix}c`, [{ type: 'DiagnosisFailed', data: { reason: 'x' }, metadata: testMetadata() }]);
+    expect(await t.store.listStreams(prefix)).toEqual([
+      { streamId: `${prefix}a`, currentVersion: 0 },
+      { streamId: `${prefix}a_`, currentVersion: 0 },
+      { streamId: `${prefix}b`, currentVersion: 1 },
+    ]);
+    expect(await t.store.listStreams(`${prefix}zz`)).toEqual([]);
+  });
 });

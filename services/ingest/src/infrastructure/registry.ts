@@ -29,7 +29,7 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-const PROJECTED_TYPES = ['ServiceRegistered', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked', 'IncidentResolved'] as const;
+const PROJECTED_TYPES = ['ServiceRegistered', 'ServiceUpdated', 'ServiceDeregistered', 'IngestKeyCreated', 'IngestKeyRevoked', 'IncidentResolved'] as const;
 
 /**
  * Projects the events ingest depends on into its tables, from the store's global log with the
@@ -59,6 +59,17 @@ async function project(client: PoolClient, s: string, event: RecordedEvent): Pro
          ON CONFLICT (name) DO UPDATE SET repository = EXCLUDED.repository, source_maps = EXCLUDED.source_maps, scrubbing = EXCLUDED.scrubbing, deregistered = false`,
         [name, repository.url, sourceMaps ?? null, scrubbing === undefined ? null : JSON.stringify(scrubbing)],
       );
+      return;
+    }
+    case 'ServiceUpdated': {
+      // The whole registration was replaced; whether the service is under care did not change (serviceFold).
+      const { name, repository, sourceMaps, scrubbing } = event.data.registration;
+      await client.query(`UPDATE ${s}.ingest_services SET repository = $2, source_maps = $3, scrubbing = $4 WHERE name = $1`, [
+        name,
+        repository.url,
+        sourceMaps ?? null,
+        scrubbing === undefined ? null : JSON.stringify(scrubbing),
+      ]);
       return;
     }
     case 'ServiceDeregistered':
