@@ -134,6 +134,7 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   // service-<name>
   ServiceRegistered: (d) =>
     `${d.name}: ${d.repository.url} (${d.repository.defaultBranch}), test "${quote(d.commands.test, 30)}", deploy ${d.deploy.adapter}, auto-deploy ${d.policy.autoDeploy ? 'on' : 'off'}`,
+  ServiceUpdated: (d) => `${d.registration.name}: changed ${d.changed.join(', ')}${optional('reason: ', d.reason)}`,
   ServicePolicyChanged: (d) =>
     `auto-deploy ${d.policy.autoDeploy ? 'on' : 'off'}, ${d.policy.allowedPaths.length} allowed paths, $${d.policy.budgets.perIncidentUsd}/incident${optional('reason: ', d.reason)}`,
   ServiceDeregistered: (d) => `${d.name}${optional('reason: ', d.reason)}`,
@@ -161,6 +162,7 @@ const SUMMARISERS: { readonly [T in EventType]: Summariser<T> } = {
   },
   PatchRejected: (d) =>
     `patch ${shortId(d.patchId)}: ${quote(d.reason)}${d.failingTests.length > 0 ? ` (failing: ${d.failingTests.join(', ')})` : ''}`,
+  PatchUnproven: (d) => `patch ${shortId(d.patchId)} unproven: ${quote(d.reason)}`,
   FixCommitted: (d) => `patch ${shortId(d.patchId)}: ${d.branch} @ ${d.commitSha.slice(0, 7)}${d.pullRequestUrl ? ` ${d.pullRequestUrl}` : ''}`,
   RolloutStarted: (d) => `patch ${shortId(d.patchId)}: release ${d.release}, stages ${d.stages.map((stage) => `${stage}%`).join(' -> ')}`,
   StageAdvanced: (d) =>

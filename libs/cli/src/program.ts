@@ -5,12 +5,14 @@ import { createToken, listTokens, revokeToken } from './commands/tokens';
 import { logs } from './commands/logs';
 import { patterns } from './commands/patterns';
 import { replay } from './commands/replay';
+import { applyFile, deregisterService, listServices, showService } from './commands/services';
 import { costReport } from './commands/report';
 import { tail } from './commands/tail';
 import { verifyAll, verifyStream } from './commands/verify';
 import { resolveTarget, withStore, DEFAULT_SCHEMA, type GlobalOptions } from './database';
 import { EXIT, outcomeOf, usageError } from './errors';
 import { outputTo, type Output, type TextSink } from './output';
+import { cliVersion } from './version';
 
 /** What the program reads and writes instead of `process`, so it runs in-process in tests. */
 export interface CliContext {
@@ -40,7 +42,8 @@ export function buildProgram(context: CliContext): Command {
       outputError: (text, write) => write(`antibody: ${oneLine(text.replace(/^error: /, ''))}\n`),
     })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    .version(cliVersion(), '-V, --version', 'print the version of antibody');
 
   const target = (command: Command) => resolveTarget(command.optsWithGlobals<GlobalOptions>(), context.env);
 
@@ -148,6 +151,43 @@ export function buildProgram(context: CliContext): Command {
     .option('--reason <reason>', 'why, for the audit trail')
     .action(async (tokenId: string, options: { reason?: string }, command: Command) => {
       await withStore(target(command), (store) => revokeToken(store, { ...options, tokenId }, out));
+    });
+
+  const services = program.command('services').description('register services under care from a YAML file kept in their repository, list, show and deregister them');
+  services
+    .command('apply')
+    .description('register a service, or update its whole registration, from a YAML file (validated against the ServiceRegistered contract)')
+    .requiredOption('-f, --file <path>', 'the registration file, e.g. antibody.yaml (see docs/registering-a-service.md)')
+    .option('--reason <text>', 'why, recorded with the change (default: the command)')
+    .option('--dry-run', 'validate and say what would be appended, append nothing')
+    .option('--json', 'print {service, events} as JSON')
+    .action(async (options: { file: string; reason?: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      await applyFile((use) => withStore(target(command), use), options, out, context.env);
+    });
+  services
+    .command('list')
+    .description('list the services under care')
+    .option('--all', 'include deregistered services')
+    .option('--json', 'print the services as JSON')
+    .action(async (options: { all?: boolean; json?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => listServices(store, options, out));
+    });
+  services
+    .command('show')
+    .description("show a service's registration, status, keys and history")
+    .argument('<name>', 'the service name')
+    .addOption(new Option('--yaml', 'print only the registration, as the YAML file `services apply` takes').conflicts('json'))
+    .option('--json', 'print the service as JSON')
+    .action(async (name: string, options: { json?: boolean; yaml?: boolean }, command: Command) => {
+      await withStore(target(command), (store) => showService(store, name, options, out));
+    });
+  services
+    .command('deregister')
+    .description('take a service out of care: ingest refuses its reports, no service acts on its incidents')
+    .argument('<name>', 'the service name')
+    .option('--reason <text>', 'why, for the record')
+    .action(async (name: string, options: { reason?: string }, command: Command) => {
+      await withStore(target(command), (store) => deregisterService(store, name, options, out, context.env));
     });
 
   program
