@@ -110,7 +110,7 @@ describe('validatePatch on real repositories', () => {
     const repo = shop();
     const base = request(repo, repo.diff({ 'src/cart.js': cartWith(FIX) }), { failure: undefined });
     const verdict = await validate({ ...base, service: { ...base.service, commands: { install: 'true', test: 'node --test' } } });
-    expect(verdict.type).toBe('PatchValidated');
+    expect(verdict.type).toBe('PatchUnproven');
     const sandbox = verdict.data.sandbox!;
     const network = detectIsolation().mode === 'namespaces' ? 'loopback-only' : 'host';
     expect(sandbox).toMatchObject({ network, limits: expect.arrayContaining(['timeout 30s']) });
@@ -135,16 +135,15 @@ describe('validatePatch on real repositories', () => {
     expect(verdict.data).toMatchObject({ reason: expect.stringContaining('does not fix the reproduction') });
   });
 
-  it('says plainly when no reproduction can be built, and lets the policy decide', async () => {
+  it('says plainly when no reproduction can be built: the patch is unproven, never validated, though every test passes', async () => {
     const repo = shop();
     const diff = repo.diff({ 'src/cart.js': cartWith(FIX) });
-    const allowed = await validate(request(repo, diff, { failure: undefined }));
-    expect(allowed).toMatchObject({ type: 'PatchValidated', data: { reproduction: { status: 'skipped', reason: 'No reproduction could be built: no failure was captured for this incident (no ErrorRecorded event).' } } });
-    const base = request(repo, diff, { failure: undefined });
-    const required = await validate({ ...base, service: { ...base.service, policy: { ...base.service.policy, requireReproduction: true } } });
-    expect(required).toMatchObject({ type: 'PatchRejected', data: { stage: 'reproduction' } });
+    const first = await validate(request(repo, diff, { failure: undefined }));
+    expect(first).toMatchObject({ type: 'PatchUnproven', data: { reason: expect.stringContaining('no failure was captured for this incident'), reproduction: { status: 'skipped' } } });
+    const again = request(repo, diff, { failure: undefined });
+    expect(await validate(again)).toMatchObject({ type: 'PatchUnproven' });
     // The second validation of the same commit and command reused the cached baseline.
-    expect(await fullLogs(base.patchId)).toContain('Baseline results reused from the cache');
+    expect(await fullLogs(again.patchId)).toContain('Baseline results reused from the cache');
   });
 
   it('rejects a patch that does not apply cleanly, and one touching a forbidden path, before running anything', async () => {
@@ -172,7 +171,7 @@ test('sometimes fails', () => {
 });
 `;
     const repo = shop({ 'test/flaky.test.js': flaky });
-    const verdict = await validate(request(repo, repo.diff({ 'src/cart.js': cartWith(FIX) }), { failure: undefined }));
+    const verdict = await validate(request(repo, repo.diff({ 'src/cart.js': cartWith(FIX) })));
     expect(verdict).toMatchObject({ type: 'PatchValidated', data: { flakyTests: ['sometimes fails'] } });
     if (verdict.type === 'PatchValidated') expect(verdict.data.tests.find((t) => t.name === 'sometimes fails')).toMatchObject({ status: 'flaky', baseline: 'passed' });
   });

@@ -12,7 +12,7 @@ const run = (tests: Record<string, TestStatus>, extra: Partial<RunSummary> = {})
 const reproduced: ReproductionOutcome = { kind: 'built', testFile: 'test/r.test.js', testName: 'repro', diff: 'd', baseline: 'failed', patched: 'passed' };
 
 function given(baseline: RunSummary) {
-  const input: { -readonly [K in keyof VerdictInput]: VerdictInput[K] } = { baseline, patched: baseline, reruns: [], reproduction: reproduced, requireReproduction: false, risks: [] };
+  const input: { -readonly [K in keyof VerdictInput]: VerdictInput[K] } = { baseline, patched: baseline, reruns: [], reproduction: reproduced, call: { plan: { kind: 'none', reason: 'the report names no call.' } }, allowedErrors: [], risks: [] };
   const when = {
     patched(patched: RunSummary, ...reruns: RunSummary[]) {
       input.patched = patched;
@@ -21,10 +21,6 @@ function given(baseline: RunSummary) {
     },
     reproduction(r: ReproductionOutcome) {
       input.reproduction = r;
-      return when;
-    },
-    policyRequiresReproduction() {
-      input.requireReproduction = true;
       return when;
     },
     risks(...risks: string[]) {
@@ -77,20 +73,17 @@ describe('decideVerdict', () => {
     if (verdict.kind === 'rejected') expect(verdict.reason).toContain('does not fix the reproduction');
   });
 
-  it('lets the policy decide when no reproduction could be built, and says so plainly', () => {
+  it('says plainly that a patch is unproven when no reproduction could be built, whatever the suite says', () => {
     const none: ReproductionOutcome = { kind: 'none', reason: 'the captured stack has no in-app frame to call.' };
-    const allowed = given(run({ a: 'passed' })).patched(run({ a: 'passed' })).reproduction(none).then();
-    expect(allowed.kind).toBe('validated');
-    expect(allowed.reproduction).toEqual({ status: 'skipped', reason: 'No reproduction could be built: the captured stack has no in-app frame to call.' });
-
-    const required = given(run({ a: 'passed' })).patched(run({ a: 'passed' })).reproduction(none).policyRequiresReproduction().then();
-    expect(required).toMatchObject({ kind: 'rejected', stage: 'reproduction' });
+    const verdict = given(run({ a: 'passed' })).patched(run({ a: 'passed' })).reproduction(none).then();
+    expect(verdict).toMatchObject({ kind: 'unproven', reason: 'Nothing shows that the patch heals the captured failure. No call could be made again: the report names no call. No reproduction could be built: the captured stack has no in-app frame to call.' });
+    expect(verdict.reproduction).toMatchObject({ status: 'skipped' });
   });
 
   it('does not count a generated test that passes on the baseline as a reproduction', () => {
-    const verdict = given(run({ a: 'passed' })).patched(run({ a: 'passed' })).reproduction({ ...reproduced, baseline: 'passed' }).policyRequiresReproduction().then();
+    const verdict = given(run({ a: 'passed' })).patched(run({ a: 'passed' })).reproduction({ ...reproduced, baseline: 'passed' }).then();
     expect(verdict.reproduction.status).toBe('not-reproduced');
-    expect(verdict.kind).toBe('rejected');
+    expect(verdict.kind).toBe('unproven');
   });
 
   it('rejects a patched run the sandbox had to kill, with the reason', () => {

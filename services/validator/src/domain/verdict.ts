@@ -170,7 +170,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
   const flakyTests = tests.filter((t) => t.status === 'flaky' || t.baseline === 'flaky').map((t) => t.name);
   const proof = callProof(input.call, input.allowedErrors);
   const generated = reproductionEvidence(input.reproduction);
-  const reproduction = withCall(proof && proof.kind !== 'unproven' ? { ...generated, status: 'reproduced', reason: `The ${proof.reason}` } : generated, input.call);
+  const reproduction = withCall(proof && proof.kind !== 'unproven' ? { ...generated, status: 'reproduced', reason: sentence(proof.reason) } : generated, input.call);
   const reject = (stage: 'baseline' | 'policy' | 'tests' | 'reproduction', reason: string, failingTests: readonly string[], violations: readonly string[] = []): Verdict => ({
     kind: 'rejected',
     stage,
@@ -228,7 +228,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
     return reject('reproduction', `The reproduction "${r.testName}" passes only intermittently with the patch, so the patch is not shown to fix the failure.`, [r.testName]);
   }
   if (proof?.kind === 'healed' || generated.status === 'reproduced') return { kind: 'validated', tests, flakyTests, reproduction };
-  const callReason = proof ? `The ${proof.reason}` : input.call.plan.kind === 'none' ? `No call could be made again: ${input.call.plan.reason}` : '';
+  const callReason = proof ? sentence(proof.reason) : input.call.plan.kind === 'none' ? `No call could be made again: ${input.call.plan.reason}` : '';
   const reason = `Nothing shows that the patch heals the captured failure. ${callReason} ${generated.reason}`.replace(/\s+/g, ' ').trim();
   return { kind: 'unproven', reason, tests, flakyTests, reproduction: { ...reproduction, status: generated.status === 'skipped' && !proof ? 'skipped' : 'not-reproduced', reason } };
 }
@@ -295,6 +295,10 @@ function reproductionEvidence(r: ReproductionOutcome): ReproductionEvidence {
     diff: r.diff,
     reason: `"${r.testName}" fails on the baseline and ${r.patched === 'flaky' ? 'only sometimes passes' : 'still fails'} with the patch.`,
   };
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function firstLine(text: string): string {

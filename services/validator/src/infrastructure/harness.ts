@@ -1,11 +1,11 @@
 // The reproduction harness: a small CommonJS program, written into the worktree for one run and
 // removed after, that loads the module as the application did and makes the planned call (see
-// domain/call-reproduction.ts), then writes how the call ended to $ANTIBODY_REPORT_DIR. It runs in
+// domain/call-reproduction.ts), then prints how the call ended as its last line of output, after a
+// marker (the called code may print too). It runs in
 // the sandbox like every other step, with `--enable-source-maps`, so frames of built code with
 // source maps name their sources. Captured values are data (JSON), decoded by the harness: never
 // code.
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CallOutcome, HarnessPlan } from '../domain/call-reproduction';
 import { exitCodeResult } from '../domain/test-results';
@@ -16,6 +16,9 @@ import type { Workspaces } from './workspace';
 
 /** Where the harness is written in the worktree (inside the package, so the package can import itself by name). */
 const HARNESS_DIR = '.antibody-reproduce';
+
+/** Starts the harness's line with the outcome. */
+const MARKER = 'ANTIBODY_REPRODUCTION ';
 
 /** How long one call may take before it counts as not ending. */
 const CALL_TIME_LIMIT_MS = 60_000;
@@ -28,22 +31,21 @@ export async function runHarness(context: RunContext, workspaces: Workspaces, st
   const { workspace } = context;
   await workspaces.writeFile(workspace, `${HARNESS_DIR}/reproduce.cjs`, HARNESS_SOURCE, fileOwner);
   await workspaces.writeFile(workspace, `${HARNESS_DIR}/plan.json`, JSON.stringify({ ...plan, typescript: typescriptPath() }), fileOwner);
-  await workspaces.writeFile(workspace, `${HARNESS_DIR}/out/.keep`, '', fileOwner);
   const command = `node --enable-source-maps ${HARNESS_DIR}/reproduce.cjs`;
   try {
     const result = await runSandboxed({
       command,
       cwd: workspace.worktree,
       writable: [workspace.worktree, workspace.home, workspace.tmp],
-      env: scrubbedEnv(workspace.home, workspace.tmp, { ANTIBODY_REPORT_DIR: join(workspace.worktree, HARNESS_DIR, 'out') }),
+      env: scrubbedEnv(workspace.home, workspace.tmp),
       network: 'none',
       limits: { ...context.limits, timeLimitMs: Math.min(context.limits.timeLimitMs, CALL_TIME_LIMIT_MS) },
       uid: context.uid,
       ...(context.signal ? { signal: context.signal } : {}),
     });
-    const written = join(workspace.worktree, HARNESS_DIR, 'out', 'reproduction.json');
+    const line = result.output.split('\n').reverse().find((l) => l.startsWith(MARKER));
     let outcome: CallOutcome;
-    if (existsSync(written)) outcome = JSON.parse(await readFile(written, 'utf8')) as CallOutcome;
+    if (line) outcome = JSON.parse(line.slice(MARKER.length)) as CallOutcome;
     else if (result.timedOut) outcome = { outcome: 'harness-failed', reason: `the call did not end within ${Math.round(CALL_TIME_LIMIT_MS / 1000)} s` };
     else outcome = { outcome: 'harness-failed', reason: `the harness ended without a result (exit ${result.exitCode ?? result.signal ?? 'unknown'}): ${lastLine(result.output)}` };
     const violations = [...violationsOfRun({ timedOut: result.timedOut, outputCapped: result.outputCapped, signal: result.signal, timeLimitMs: CALL_TIME_LIMIT_MS }), ...violationsInOutput(result.output)];
@@ -51,7 +53,7 @@ export async function runHarness(context: RunContext, workspaces: Workspaces, st
       step,
       command,
       summary: { results: exitCodeResult(command, result.exitCode, result.durationMs, result.output.slice(-2000)), exitCode: result.exitCode, timedOut: result.timedOut || result.outputCapped, violations },
-      output: `${result.output}${result.output.endsWith('\n') || result.output === '' ? '' : '\n'}[harness] ${JSON.stringify(outcome)}\n`,
+      output: result.output,
       durationMs: result.durationMs,
       enforced: result.enforced,
     };
@@ -88,12 +90,11 @@ const here = __dirname;
 const root = path.resolve(here, '..');
 const realRoot = fs.realpathSync(root);
 const plan = JSON.parse(fs.readFileSync(path.join(here, 'plan.json'), 'utf8'));
-const out = path.join(process.env.ANTIBODY_REPORT_DIR || path.join(here, 'out'), 'reproduction.json');
 let written = false;
 function finish(result) {
   if (written) return;
   written = true;
-  fs.writeFileSync(out, JSON.stringify(result));
+  fs.writeSync(1, '\n' + ${JSON.stringify(MARKER)} + JSON.stringify(result) + '\n');
 }
 
 // Values JSON cannot hold arrive as one-key objects (see the contract's capturedValueSchema);
