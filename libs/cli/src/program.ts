@@ -8,6 +8,7 @@ import { replay } from './commands/replay';
 import { applyFile, deregisterService, listServices, showService } from './commands/services';
 import { costReport } from './commands/report';
 import { tail } from './commands/tail';
+import { migrate, up } from './commands/up';
 import { verifyAll, verifyStream } from './commands/verify';
 import { resolveTarget, withStore, DEFAULT_SCHEMA, type GlobalOptions } from './database';
 import { EXIT, outcomeOf, usageError } from './errors';
@@ -188,6 +189,27 @@ export function buildProgram(context: CliContext): Command {
     .option('--reason <text>', 'why, for the record')
     .action(async (name: string, options: { reason?: string }, command: Command) => {
       await withStore(target(command), (store) => deregisterService(store, name, options, out, context.env));
+    });
+
+  program
+    .command('up')
+    .description('run the platform on this machine until Ctrl-C: Postgres (DATABASE_URL, else a local one with its data under ~/.antibody), NATS (NATS_URL, else nats-server from PATH, else the store-log transport), migrations, then the services')
+    .option('--only <services>', 'only these services, comma-separated, e.g. ingest,analyzer')
+    .option('--data-dir <dir>', 'where the local Postgres keeps its data (default ~/.antibody/postgres)')
+    .option('--port-base <port>', 'listen on consecutive ports from this one (ingest, analyzer, patcher, validator, deployer, console) instead of each default', positiveInteger)
+    .action(async (options: { only?: string; dataDir?: string; portBase?: number }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const databaseUrl = globals.databaseUrl ?? context.env.DATABASE_URL;
+      if (databaseUrl !== undefined) resolveTarget(globals, context.env); // refuses a malformed URL (exit 2)
+      await up({ ...options, databaseUrl, schema: globals.schema ?? (context.env.ANTIBODY_SCHEMA || DEFAULT_SCHEMA) }, out, context.env, signal);
+    });
+
+  program
+    .command('migrate')
+    .description("bring the event store's schema up to date (safe to run while services run: advisory-locked)")
+    .action(async (_options: unknown, command: Command) => {
+      const { databaseUrl, schema } = target(command);
+      await migrate(databaseUrl, schema, out);
     });
 
   program
