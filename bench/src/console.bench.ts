@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { createEventStore, dropEventStore, migrateEventStore, type EventStore, type NewEvent } from '@antibody/event-store';
-import { discoverInfrastructure, freePort, startProcess, testMetadata, uniqueName, waitFor } from '@antibody/testing';
+import { discoverInfrastructure, freePort, startEmbeddedPostgres, startProcess, testMetadata, uniqueName, waitFor, type Infrastructure } from '@antibody/testing';
 import { INCIDENT_SELECT } from '../../services/console/dist/infrastructure/read-api';
 import { ConsoleReadModels } from '../../services/console/dist/infrastructure/read-models';
 import { migrateConsoleSchema } from '../../services/console/dist/infrastructure/schema';
@@ -108,7 +108,16 @@ async function timed(requests: number, call: (i: number) => Promise<void>): Prom
 }
 
 export async function main(): Promise<void> {
-  const infrastructure = await discoverInfrastructure((line) => process.stderr.write(`${line}\n`));
+  // CONSOLE_BENCH_DATABASE=embedded runs on a Postgres of its own: on a shared server another
+  // session's long transaction holds back the global xmin that the gap-safe log reads wait for,
+  // which stalls a rebuild for as long as it stays open.
+  let infrastructure: Infrastructure;
+  if (process.env['CONSOLE_BENCH_DATABASE'] === 'embedded') {
+    const embedded = await startEmbeddedPostgres({ persistent: false });
+    infrastructure = { databaseUrl: embedded.url, natsUrl: undefined, stop: () => embedded.shutdown() };
+  } else {
+    infrastructure = await discoverInfrastructure((line) => process.stderr.write(`${line}\n`));
+  }
   const schema = uniqueName('bench_console');
   await migrateEventStore({ connectionString: infrastructure.databaseUrl, schema });
   const pool = new Pool({ connectionString: infrastructure.databaseUrl, max: WRITERS + 4 });
@@ -132,6 +141,7 @@ export async function main(): Promise<void> {
     await models.caughtUp(3_600_000);
     const rebuildSeconds = (Date.now() - rebuildStarted) / 1000;
     await models.stop();
+    process.stderr.write(`rebuilt in ${rebuildSeconds.toFixed(1)} s\n`);
     const sqlStarted = Date.now();
     await pool.query(
       `CREATE TABLE "${schema}".plain_incidents AS
@@ -153,7 +163,10 @@ export async function main(): Promise<void> {
     });
     const base = `http://127.0.0.1:${port}`;
     const headers = { authorization: `Bearer ${token}` };
-    await waitFor(async () => (await fetch(`${base}/v1/services`, { headers })).status === 200, { timeoutMs: 120_000, description: 'the console answering with the token' });
+    const started = console;
+    await waitFor(async () => (await fetch(`${base}/v1/services`, { headers })).status === 200, { timeoutMs: 120_000, description: 'the console answering with the token' }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; the console's output: ${started.stdout().slice(-2000)} ${started.stderr().slice(-2000)}`);
+    });
     const list = (i: number) => {
       const status = i % 3 === 0 ? `&status=${STATUSES[i % STATUSES.length]}` : '';
       const service = i % 2 === 0 ? `&service=${SERVICES[i % SERVICES.length]}` : '';
@@ -207,5 +220,6 @@ export async function main(): Promise<void> {
     await console?.exited;
     await dropEventStore(pool, schema).catch(() => undefined);
     await pool.end();
+    await infrastructure.stop?.();
   }
 }
