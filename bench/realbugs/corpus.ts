@@ -63,6 +63,15 @@ export const bugSchema = z
         code: z.string().min(1),
       })
       .strict(),
+    /**
+     * The failing call as the application names it in its report (Sentry's `contexts.antibody.call`):
+     * the package, the export and the arguments (encoded as the contract's `capturedValueSchema`
+     * says); null when the failure needs state built by earlier calls (an object made before the
+     * failing method call) or arguments no report would carry.
+     */
+    call: z.object({ module: z.string().min(1), export: z.string(), construct: z.boolean().optional(), args: z.array(z.unknown()) }).strict().nullable(),
+    /** Typed errors the application handles (the trigger catches them): the service's `allowedErrors` policy. */
+    allowedErrors: z.array(z.string().min(1)).optional(),
     /** Tests the upstream fix added or changed: the file (at the fix commit) and the test names; empty when the fix came without tests. */
     fixTests: z.array(z.object({ file: relativePath, names: z.array(z.string().min(1)) }).strict()),
     description: z.string().min(1),

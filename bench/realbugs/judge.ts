@@ -26,6 +26,8 @@ Sentry.init({
   includeLocalVariables: true,
   integrations: [Sentry.onUnhandledRejectionIntegration({ mode: 'strict' })],
 });
+// The application names the call it makes, so that a failure of it can be made again.
+if (process.env.REALBUGS_CALL) Sentry.setContext('antibody', { call: JSON.parse(process.env.REALBUGS_CALL) });
 `;
 }
 
@@ -63,7 +65,7 @@ export function sendReport(bug: Bug, app: string, options: { readonly dsn: strin
     cwd: app,
     timeout: TRIGGER_TIMEOUT_MS,
     encoding: 'utf8',
-    env: { ...baseEnv(), SENTRY_DSN: options.dsn, SENTRY_RELEASE: options.release },
+    env: { ...baseEnv(), SENTRY_DSN: options.dsn, SENTRY_RELEASE: options.release, ...(bug.call ? { REALBUGS_CALL: JSON.stringify(bug.call) } : {}) },
   });
   return { exitCode: run.status, stderr: `${run.error?.message ?? ''}${run.stderr ?? ''}`.slice(-2000) };
 }

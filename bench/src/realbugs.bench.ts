@@ -35,7 +35,7 @@ const SERVICES = ['ingest', 'analyzer', 'patcher', 'validator', 'deployer'] as c
 type ServiceName = (typeof SERVICES)[number];
 
 /** How far a bug's incident got in its first round. */
-type Stage = 'no-report' | 'no-incident' | 'diagnosis-failed' | 'patch-failed' | 'all-rejected' | 'validated' | 'escalated' | 'deadline';
+type Stage = 'no-report' | 'no-incident' | 'diagnosis-failed' | 'patch-failed' | 'all-rejected' | 'unproven' | 'validated' | 'escalated' | 'deadline';
 
 interface ProposalRow {
   readonly patchId: string;
@@ -43,7 +43,7 @@ interface ProposalRow {
   readonly source: string;
   readonly templateId?: string;
   readonly files: readonly string[];
-  readonly verdict: 'validated' | 'rejected' | 'pending';
+  readonly verdict: 'validated' | 'rejected' | 'unproven' | 'pending';
   readonly rejectedAt?: string;
   readonly reason?: string;
   readonly reproduction?: string;
@@ -196,7 +196,8 @@ export async function main(): Promise<void> {
   const rate = (n: number, d: number) => (d === 0 ? Number.NaN : n / d);
   const falseValidations = validated.filter((r) => r.falseValidation).length;
   const equivalent = rows.filter((r) => r.equivalent).length;
-  const unproven = validated.filter((r) => r.unproven).length;
+  const unproven = rows.filter((r) => r.stage === 'unproven').length;
+  const validatedUnproven = validated.filter((r) => r.unproven).length;
   const toValidated = validated.map((r) => r.times.reportToValidatedS).filter((v): v is number => v !== undefined);
   const ran = `${rows.length} bugs run (of ${corpus.length} in the corpus)`;
   for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.stage.padEnd(17)} ${r.chosen ? `${r.chosen.patchId.slice(0, 8)} ${r.chosen.reproduction.padEnd(14)}` : ''.padEnd(24)} ${r.falseValidation ? 'FALSE' : r.equivalent ? 'equivalent' : ''}\n`);
@@ -207,7 +208,7 @@ export async function main(): Promise<void> {
       false_validation_rate: { value: rate(falseValidations, validated.length), unit: 'of validated', goal: '0', note: `${falseValidations} of ${validated.length} validated: the trigger still throws, or the upstream fix's new tests fail on the patch` },
       validated_rate: { value: rate(validated.length, rows.length), unit: 'of bugs', goal: '≥ 0.6', note: `${validated.length} of ${ran} got a validated fix in the first round` },
       equivalent_rate: { value: rate(equivalent, rows.length), unit: 'of bugs', goal: '≥ 0.4', note: `${equivalent}: the trigger prints what the upstream fix prints and the fix's new tests pass` },
-      unproven_rate: { value: rate(unproven, validated.length), unit: 'of validated', note: `${unproven} of ${validated.length} validated without reproducing the captured failure` },
+      unproven_rate: { value: rate(unproven, rows.length), unit: 'of bugs', note: `${unproven} of ${ran} ended with a fix the tests pass but no reproduction could prove (PatchUnproven, escalated); ${validatedUnproven} validated without a reproduction (must be 0)` },
       median_report_to_validated_s: { value: median(toValidated), unit: 's', note: 'from the report (trigger start) to the chosen fix\'s PatchValidated' },
     },
     { transport, deadlineS, bugs: rows.map((r) => r.id), partial: rows.length < corpus.length, rows },
@@ -250,7 +251,7 @@ async function runBug(bug: Bug, ctx: BugContext): Promise<Row> {
           commands: { install: bug.commands.install, ...(bug.commands.build ? { build: bug.commands.build } : {}), test: bug.commands.test },
           language: bug.language,
           deploy: { adapter: 'none', settings: {} },
-          policy: { autoDeploy: false, allowedPaths: allowedPaths(bug), forbiddenPaths: FORBIDDEN, requireReproduction: false, budgets: { perIncidentUsd: 0.5, dailyUsd: 5, monthlyUsd: 50 } },
+          policy: { autoDeploy: false, allowedPaths: allowedPaths(bug), forbiddenPaths: FORBIDDEN, ...(bug.allowedErrors ? { allowedErrors: bug.allowedErrors } : {}), budgets: { perIncidentUsd: 0.5, dailyUsd: 5, monthlyUsd: 50 } },
         },
       },
     ],
@@ -282,8 +283,9 @@ async function runBug(bug: Bug, ctx: BugContext): Promise<Row> {
       source: proposal?.source ?? '',
       ...(proposal?.templateId ? { templateId: proposal.templateId } : {}),
       files: proposal?.files ?? [],
-      verdict: !verdict ? 'pending' : verdict.type === 'PatchValidated' ? 'validated' : 'rejected',
+      verdict: !verdict ? 'pending' : verdict.type === 'PatchValidated' ? 'validated' : verdict.type === 'PatchUnproven' ? 'unproven' : 'rejected',
       ...(verdict?.type === 'PatchRejected' ? { rejectedAt: verdict.data.stage ?? '', reason: verdict.data.reason.slice(0, 400) } : {}),
+      ...(verdict?.type === 'PatchUnproven' ? { reason: verdict.data.reason.slice(0, 400) } : {}),
       ...(verdict?.data.reproduction ? { reproduction: verdict.data.reproduction.status, ...(verdict.data.reproduction.reason ? { reproductionReason: verdict.data.reproduction.reason.slice(0, 300) } : {}) } : {}),
       ...(tests ? { tests: { passed: tests.filter((t) => t.status === 'passed').length, failed: tests.filter((t) => t.status === 'failed').length, total: tests.length } } : {}),
     };
@@ -313,9 +315,11 @@ async function runBug(bug: Bug, ctx: BugContext): Promise<Row> {
         ? 'diagnosis-failed'
         : round?.patchFailed
           ? 'patch-failed'
-          : proposals.length > 0 && proposals.every((p) => p.verdict === 'rejected')
-            ? 'all-rejected'
-            : 'escalated';
+          : proposals.length > 0 && proposals.some((p) => p.verdict === 'unproven') && proposals.every((p) => p.verdict === 'rejected' || p.verdict === 'unproven')
+            ? 'unproven'
+            : proposals.length > 0 && proposals.every((p) => p.verdict === 'rejected')
+              ? 'all-rejected'
+              : 'escalated';
     const detail = stage === 'patch-failed' ? round?.patchFailed?.data.reason.slice(0, 300) : stage === 'deadline' ? `still ${state.status} after ${ctx.deadlineMs / 1000} s` : undefined;
     return { ...common, stage, ...(detail ? { detail } : {}), times };
   }

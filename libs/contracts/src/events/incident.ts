@@ -31,8 +31,11 @@ export const stackFrameSchema = z.object({
  * A value of a captured call, as JSON: plain JSON stands for itself; an object with one `$`-key
  * stands for what JSON cannot hold (`{"$undefined": true}`, `{"$bigint": "12"}`, `{"$number":
  * "NaN"}`, `{"$date": "…"}`, `{"$regexp": ["a+", "g"]}`, `{"$map": [[k, v], …]}`, `{"$set": […]}`,
- * `{"$symbol": "id"}`, `{"$nullProto": {…}}`, `{"$function": "name"}`, `{"$literal": {…}}` for an
- * object whose own key starts with `$`). Decoded by the validator's reproduction harness.
+ * `{"$symbol": "id"}`, `{"$nullProto": {…}}`, `{"$function": "name"}`, `{"$sparse": {"length": 3,
+ * "items": {"0": 1}}}` for an array with holes, `{"$instance": ["Intl.Segmenter", [args]]}` for a
+ * built-in object (Intl.Segmenter, Intl.Collator, Intl.DateTimeFormat, Intl.NumberFormat, URL,
+ * URLSearchParams, Uint8Array, Buffer), `{"$literal": {…}}` for an object whose own key starts with
+ * `$`). Decoded by the validator's reproduction harness.
  */
 export const capturedValueSchema = jsonValue;
 

@@ -52,11 +52,13 @@ export interface CapturedThrow {
   readonly frame?: { readonly file: string; readonly line?: number; readonly function?: string };
 }
 
-/** A frame of an exception the harness saw, relative to the worktree. */
+/** A frame of an exception the harness saw, relative to the worktree: as run, and where a source map leads. */
 export interface HarnessFrame {
   readonly file: string;
   readonly line: number;
   readonly function?: string;
+  /** The source position through the source map Node loaded, when the file has one. */
+  readonly source?: { readonly file: string; readonly line: number };
 }
 
 /** How one harness run ended. */
@@ -174,7 +176,7 @@ export function judgeCall(captured: CapturedThrow, baseline: CallOutcome, patche
   if (patched.outcome === 'returned') return { kind: 'healed', reason: `${reproduced} and returns normally with the patch.` };
   const now = innermost(patched);
   if (sameException(captured, patched)) {
-    if (at && now && at.file === now.file && functionName(at.function) === functionName(now.function)) return { kind: 'not-healed', reason: `${reproduced}, and still throws it with the patch (at ${describeFrame(now)}).` };
+    if (at && now && (at.source ?? at).file === (now.source ?? now).file && functionName(at.function) === functionName(now.function)) return { kind: 'not-healed', reason: `${reproduced}, and still throws it with the patch (at ${describeFrame(now)}).` };
     return { kind: 'not-healed', reason: `${reproduced}; with the patch the crash moved to ${describeFrame(now)}: the same ${captured.type} one step further.` };
   }
   if (allowedErrors.includes(patched.type)) return { kind: 'healed', reason: `${reproduced}; with the patch it throws ${describeThrow(patched)}, a typed error the service's policy allows.` };
@@ -189,20 +191,27 @@ function innermost(outcome: { readonly frames: readonly HarnessFrame[] }): Harne
   return outcome.frames[0];
 }
 
-/** The captured frame (a path on the production host, often absolute) is the harness's (relative to the worktree) when it ends with it, on the same line. */
+/**
+ * The captured frame (a path on the production host, often absolute; source-mapped by ingest or
+ * not) is the harness's (relative to the worktree) when it ends with its file, as run or as mapped
+ * to its source, on the same line.
+ */
 function sameFrame(captured: NonNullable<CapturedThrow['frame']>, frame: HarnessFrame | undefined): boolean {
   if (!frame) return false;
   const file = captured.file.replace(/^file:\/\//, '').replace(/\\/g, '/');
-  const sameFile = file === frame.file || file.endsWith(`/${frame.file}`);
-  return sameFile && (captured.line === undefined || captured.line === frame.line);
+  const at = (where: { readonly file: string; readonly line: number }) => (file === where.file || file.endsWith(`/${where.file}`)) && (captured.line === undefined || captured.line === where.line);
+  return at(frame) || (frame.source !== undefined && at(frame.source));
 }
 
 function functionName(fn: string | undefined): string | undefined {
   return fn?.replace(/^async /, '').split('.').pop();
 }
 
-function describeFrame(frame: HarnessFrame | undefined): string {
-  return frame ? `${frame.file}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}` : 'no frame of the repository';
+/** A frame as people read it: at its source position when a source map leads there. */
+export function describeFrame(frame: HarnessFrame | undefined): string {
+  if (!frame) return 'no frame of the repository';
+  const at = frame.source ?? frame;
+  return `${at.file}:${at.line}${frame.function ? ` in ${frame.function}` : ''}`;
 }
 
 function describeThrow(outcome: { readonly type: string; readonly message: string }): string {

@@ -1,4 +1,4 @@
-import { judgeCall, type CallOutcome, type CallProof, type CapturedThrow, type HarnessPlan, type NoCall } from './call-reproduction';
+import { describeFrame, judgeCall, type CallOutcome, type CallProof, type CapturedThrow, type HarnessPlan, type NoCall } from './call-reproduction';
 import type { ParsedResults, TestResult, TestStatus } from './test-results';
 
 /** How one sandboxed run of a command ended. */
@@ -259,7 +259,7 @@ function outcomeEvidence(outcome: CallOutcome): OutcomeEvidence {
   if (outcome.outcome === 'harness-failed') return { outcome: 'harness-failed', reason: outcome.reason };
   if (outcome.outcome === 'returned') return { outcome: 'returned' };
   const frame = outcome.frames[0];
-  return { outcome: 'threw', type: outcome.type, message: outcome.message.slice(0, 500), ...(frame ? { frame: `${frame.file}:${frame.line}${frame.function ? ` in ${frame.function}` : ''}` } : {}) };
+  return { outcome: 'threw', type: outcome.type, message: outcome.message.slice(0, 500), ...(frame ? { frame: describeFrame(frame) } : {}) };
 }
 
 function evidence(baseline: Map<string, TestEvidence>, patched: Map<string, TestEvidence>): TestEvidence[] {

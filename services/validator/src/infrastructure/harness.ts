@@ -97,6 +97,17 @@ function finish(result) {
   fs.writeSync(1, '\n' + ${JSON.stringify(MARKER)} + JSON.stringify(result) + '\n');
 }
 
+const INSTANCES = {
+  'Intl.Segmenter': (...a) => new Intl.Segmenter(...a),
+  'Intl.Collator': (...a) => new Intl.Collator(...a),
+  'Intl.DateTimeFormat': (...a) => new Intl.DateTimeFormat(...a),
+  'Intl.NumberFormat': (...a) => new Intl.NumberFormat(...a),
+  URL: (...a) => new URL(...a),
+  URLSearchParams: (...a) => new URLSearchParams(...a),
+  Uint8Array: (a) => Uint8Array.from(a),
+  Buffer: (text, encoding) => Buffer.from(text, encoding),
+};
+
 // Values JSON cannot hold arrive as one-key objects (see the contract's capturedValueSchema);
 // Sentry's local variables mark null and undefined as '<null>' and '<undefined>'.
 function decode(value, fromLocals) {
@@ -119,6 +130,13 @@ function decode(value, fromLocals) {
       case '$nullProto': return Object.assign(Object.create(null), decode(v, fromLocals));
       case '$function': { const f = function () {}; Object.defineProperty(f, 'name', { value: String(v) }); return f; }
       case '$literal': return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x, fromLocals)]));
+      case '$sparse': { const a = new Array(v.length); for (const [i, x] of Object.entries(v.items)) a[Number(i)] = decode(x, fromLocals); return a; }
+      case '$instance': {
+        // Only standard constructors, by name: data that names a built-in object, never code.
+        const make = INSTANCES[v[0]];
+        if (!make) throw new Error('cannot make an instance of ' + String(v[0]) + ' (known: ' + Object.keys(INSTANCES).join(', ') + ')');
+        return make(...(v[1] || []).map((x) => decode(x, fromLocals)));
+      }
       default: break;
     }
   }
@@ -163,19 +181,25 @@ async function load(ref) {
       throw error;
     }
   }
-  // The package by its own name (its "exports"), as an application imports it; else its "main".
-  if (plan.prefer === 'import') {
+  // The package by its own name, as an application imports it: through its "exports" (a package
+  // resolves itself by name before any node_modules), else its files ("main" for the bare name),
+  // never a copy of the same package that a dependency installed under node_modules.
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  if (pkg.exports !== undefined) {
+    if (plan.prefer === 'import') return import(ref.specifier);
     try {
-      return await import(ref.specifier);
+      return rootRequire(ref.specifier);
     } catch (error) {
-      if (!error || error.code !== 'ERR_MODULE_NOT_FOUND' && error.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+      if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE' || error.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED')) return import(ref.specifier);
+      throw error;
     }
   }
+  const file = rootRequire.resolve(path.join(root, ref.specifier.slice(String(pkg.name).length)));
+  if (plan.prefer === 'import' || file.endsWith('.mjs')) return import(pathToFileURL(file).href);
   try {
-    return rootRequire(ref.specifier);
+    return rootRequire(file);
   } catch (error) {
-    if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(ref.specifier);
-    if (error && error.code === 'MODULE_NOT_FOUND' && !ref.specifier.includes('/', ref.specifier.startsWith('@') ? ref.specifier.indexOf('/') + 1 : 0)) return rootRequire(root);
+    if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(pathToFileURL(file).href);
     throw error;
   }
 }
@@ -191,7 +215,8 @@ function lookup(mod, dotted) {
   for (const base of [mod, mod && mod.default]) {
     if (base === undefined || base === null) continue;
     const fn = walk(base, parts);
-    if (typeof fn === 'function') return { fn, parent: parts.length > 1 ? walk(base, parts.slice(0, -1)) : undefined };
+    // Called as the application calls it: as a method of what holds it (\`pkg.fn(...)\`).
+    if (typeof fn === 'function') return { fn, parent: parts.length > 0 ? walk(base, parts.slice(0, -1)) : undefined };
   }
   const itself = mod && typeof mod.default === 'function' ? mod.default : typeof mod === 'function' ? mod : undefined;
   if (itself && parts.length === 1 && itself.name === parts[0]) return { fn: itself, parent: undefined };
@@ -222,20 +247,54 @@ function parameterNames(fn) {
   return list.map((p) => p.replace(/\/\*[\s\S]*?\*\//g, '').trim().replace(/^\.\.\./, '').split('=')[0].trim());
 }
 
+// The call sites of every error, kept beside the stack Node formats: their generated positions,
+// and through the source maps Node loaded (--enable-source-maps), the source positions too.
+const SITES = Symbol('antibody call sites');
+const nodePrepare = Error.prepareStackTrace;
+Error.stackTraceLimit = 50;
+Error.prepareStackTrace = (error, sites) => {
+  try {
+    Object.defineProperty(error, SITES, { value: sites });
+  } catch {
+    // A frozen or non-extensible error keeps only its formatted stack.
+  }
+  return nodePrepare ? nodePrepare(error, sites) : String(error) + sites.map((site) => '\n    at ' + site).join('');
+};
+
+function relative(file) {
+  if (!file) return undefined;
+  if (file.startsWith('file://')) file = decodeURIComponent(new URL(file).pathname);
+  let rel;
+  if (file.startsWith(root + path.sep)) rel = path.relative(root, file);
+  else if (file.startsWith(realRoot + path.sep)) rel = path.relative(realRoot, file);
+  else return undefined;
+  rel = rel.split(path.sep).join('/');
+  return rel.startsWith('node_modules/') || rel.startsWith('.antibody-reproduce/') ? undefined : rel;
+}
+
 function repositoryFrames(error) {
-  const stack = error && typeof error.stack === 'string' ? error.stack : '';
+  if (error && typeof error === 'object') void error.stack; // formats it, which records the sites
+  const sites = error && typeof error === 'object' ? error[SITES] : undefined;
+  if (!sites) return [];
   const frames = [];
-  for (const line of stack.split('\n')) {
-    const m = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(.+?):(\d+):(\d+)\)?$/.exec(line);
-    if (!m) continue;
-    const file = decodeURIComponent(m[2]);
-    let rel;
-    if (file.startsWith(root + path.sep)) rel = path.relative(root, file);
-    else if (file.startsWith(realRoot + path.sep)) rel = path.relative(realRoot, file);
-    else continue;
-    rel = rel.split(path.sep).join('/');
-    if (rel.startsWith('node_modules/') || rel.startsWith('.antibody-reproduce/')) continue;
-    frames.push({ file: rel, line: Number(m[3]), ...(m[1] ? { function: m[1].replace(/^(async |new )/, '') } : {}) });
+  for (const site of sites) {
+    const generated = site.getFileName && site.getFileName();
+    const file = relative(generated);
+    const line = site.getLineNumber && site.getLineNumber();
+    if (!file || !line) continue;
+    const fn = site.getFunctionName() || site.getMethodName();
+    let source;
+    try {
+      const map = Module.findSourceMap && Module.findSourceMap(generated);
+      const entry = map && map.findEntry(line - 1, (site.getColumnNumber() || 1) - 1);
+      if (entry && entry.originalSource) {
+        const original = relative(entry.originalSource.startsWith('file://') || path.isAbsolute(entry.originalSource) ? entry.originalSource : path.resolve(path.dirname(generated), entry.originalSource));
+        if (original) source = { file: original, line: entry.originalLine + 1 };
+      }
+    } catch {
+      // No usable source map: the generated position stands alone.
+    }
+    frames.push({ file, line, ...(fn ? { function: fn } : {}), ...(source ? { source } : {}) });
   }
   return frames;
 }
