@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +109,31 @@ describe('antibody up (process)', () => {
     expect(await stop(run)).toEqual({ code: 0, signal: null });
     expect(run.stderr()).toBe('antibody: stopping…\nantibody: stopped\n');
     for (const port of [base, base + 1]) expect(await answers(port)).toBe(false);
+  });
+
+  it('stops everything, and exits 1 naming the service and its log, when a service dies', async () => {
+    if (process.platform !== 'linux') return; // finds the service's process through /proc
+    const home = mkdtempSync(join(tmpdir(), 'antibody-up-'));
+    dirs.push(home);
+    const base = await freePortRun(2);
+    const run = antibody(['up', '--only', 'ingest,analyzer', '--port-base', String(base)], { DATABASE_URL: db.databaseUrl, ANTIBODY_SCHEMA: db.schema, NATS_URL: testNatsUrl(), ANTIBODY_HOME: home });
+    running.push(run);
+    await waitUp(run);
+    const analyzer = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('services/analyzer/dist/main.js') && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`ANTIBODY_HOME=${home}`);
+        } catch {
+          return false;
+        }
+      });
+    expect(analyzer).toBeDefined();
+    process.kill(Number(analyzer), 'SIGKILL');
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`antibody up did not stop: ${run.stderr()}`)), 60_000).unref());
+    expect(await Promise.race([run.exited, timeout])).toEqual({ code: 1, signal: null });
+    expect(run.stderr()).toMatch(new RegExp(`antibody: analyzer exited \\(SIGKILL\\): .* \\(log: ${join(home, 'logs', 'analyzer.log')}\\); stopped everything\\n$`));
+    expect(await answers(base)).toBe(false);
   });
 
   it('answers bad options with exit 2 and one line, starting nothing', async () => {

@@ -72,6 +72,7 @@ export async function up(options: UpOptions, out: Output, env: Env, signal: Abor
     const entry = serviceEntry(service);
     if ('main' in entry) entries.set(service, entry.main);
     else if (chosen || !OPTIONAL.has(service)) throw new CliError(`cannot start ${service}: ${entry.missing}`, EXIT.failure);
+    else out.note(`antibody: ${service} is not started: ${entry.missing}`);
   }
   const stateDir = env.ANTIBODY_HOME || join(homedir(), '.antibody');
   const logsDir = join(stateDir, 'logs');
