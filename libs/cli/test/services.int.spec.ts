@@ -127,4 +127,10 @@ describe('antibody services', () => {
     }
     expect(await stream(name)).toEqual([]);
   });
+
+  it('migrates the event store on demand (antibody migrate), again and again', async () => {
+    for (let i = 0; i < 2; i++) expect(await cli('migrate')).toEqual({ exitCode: 0, stdout: `migrate    event store schema "${db.schema}" at ${new URL(db.databaseUrl).hostname}:${new URL(db.databaseUrl).port || '5432'} is up to date\n`, stderr: '' });
+    const noDatabase = await runCli(['migrate'], { stdout: { write: () => true }, stderr: { write: (text: string) => void expect(text).toBe('antibody: no database: pass --database-url or set DATABASE_URL\n') }, env: {} });
+    expect(noDatabase).toBe(2);
+  });
 });
