@@ -184,28 +184,119 @@ const COMPARISON = new Set([
   ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.InstanceOfKeyword, ts.SyntaxKind.InKeyword,
 ]);
 
-/** What a function should give back when a guard stops it early. */
-export type Fallback = { readonly kind: 'void' } | { readonly kind: 'value'; readonly text: string; readonly known: boolean };
+/**
+ * What a function should give back when a guard stops it early: nothing (`return;`), a value
+ * (`known` is false when nothing said which, and `undefined` was the guess), or `none` when the
+ * function's contract names a type no neutral value fits (a required-field object, a function, a
+ * non-empty literal): then the guard must throw or not be written.
+ */
+export type Fallback =
+  | { readonly kind: 'void' }
+  | { readonly kind: 'value'; readonly text: string; readonly known: boolean }
+  | { readonly kind: 'none'; readonly type: string };
+
+/** What the checker says a function returns (see `TypeProject.oracle`); undefined when it knows nothing. */
+export type ReturnTypeLookup = (fn: FunctionNode) => Fallback | undefined;
 
 /**
- * The neutral value a function returns from an early exit, fitting its return type: its
- * annotation when it has one (`number` -> `0`, `string` -> `''`, `T[]` -> `[]`, `boolean` ->
- * `false`, `void` -> bare `return;`, `Promise<T>` -> T's, `T | null` -> `null`), else what its
- * other `return`s produce. `known` is false when it had to fall back to `undefined`.
+ * The neutral value a function returns from an early exit, fitting its contract, from the best
+ * evidence there is: the type checker's declared or inferred return type when `checked` is given
+ * (`string` -> `''`, `T[]` -> `[]`, `number` -> `0`, `boolean` -> `false`, `void` -> `return;`,
+ * `T | undefined` -> `undefined`, `T | null` -> `null`, an object whose fields are all optional
+ * -> `{}`, any other object -> none); else its annotation; else what its other `return`s produce
+ * (a string, an array, a number…; object literals -> none); else how its callers in the file use
+ * the result: a caller that checks it for undefined/null accepts `undefined`, one that maps it
+ * wants `[]`, one that reads a field from it wants an object (none). `undefined` is only known to
+ * fit when the type includes it or the callers handle it.
  */
-export function returnFallback(fn: FunctionNode): Fallback {
+export function returnFallback(fn: FunctionNode, checked?: ReturnTypeLookup): Fallback {
   if (ts.isConstructorDeclaration(fn) || ts.isSetAccessorDeclaration(fn)) return { kind: 'void' };
-  if (fn.type) return fallbackForType(fn.type, isAsync(fn));
-  if (ts.isArrowFunction(fn) && !ts.isBlock(fn.body)) return fallbackForExpression(fn.body);
+  const fromChecker = checked?.(fn);
+  if (fromChecker && !(fromChecker.kind === 'value' && !fromChecker.known)) return fromChecker;
+  if (fn.type) {
+    const f = fallbackForType(fn.type, isAsync(fn));
+    if (f.kind !== 'value' || f.known) return f;
+  }
+  if (ts.isArrowFunction(fn) && !ts.isBlock(fn.body)) return orCallers(fn, fallbackForExpression(fn.body));
   const returns = fn.body ? descendants(fn.body, ts.isReturnStatement).filter((r) => enclosingFunction(r) === fn) : [];
   const withValue = returns.filter((r) => r.expression !== undefined);
-  if (withValue.length === 0) return { kind: 'void' };
-  for (const r of withValue) {
-    const f = fallbackForExpression(r.expression as ts.Expression);
-    if (f.kind === 'value' && f.known) return f;
-  }
-  return { kind: 'value', text: 'undefined', known: false };
+  if (withValue.length === 0 && !fn.type) return { kind: 'void' };
+  const found = withValue.map((r) => fallbackForExpression(r.expression as ts.Expression));
+  const known = found.find((f) => f.kind === 'value' && f.known);
+  if (known) return known;
+  const none = found.find((f) => f.kind === 'none');
+  return orCallers(fn, none ?? { kind: 'value', text: 'undefined', known: false });
 }
+
+/** When the function's own code left the fallback open (or found only objects), how its callers in the file use its result decides. */
+function orCallers(fn: FunctionNode, own: Fallback): Fallback {
+  if (own.kind === 'void' || (own.kind === 'value' && own.known)) return own;
+  const use = callerUse(fn);
+  if (use === 'handles-missing') return { kind: 'value', text: 'undefined', known: true };
+  if (own.kind === 'none') return own;
+  if (use === 'array') return { kind: 'value', text: '[]', known: true };
+  if (use === 'string') return { kind: 'value', text: "''", known: true };
+  if (use === 'object') return { kind: 'none', type: 'an object its callers read fields from' };
+  return own;
+}
+
+type CallerUse = 'handles-missing' | 'array' | 'string' | 'object' | 'unknown';
+
+const MISSING_CHECKS = new Set([ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken]);
+
+/**
+ * How the calls to `fn` in its file use the result: every use must check it for a missing value
+ * (`?? x`, `?.`, `if (!r)`, `r == null`…) for `handles-missing`; otherwise the first telling use
+ * (a list method, a string method, a field read).
+ */
+function callerUse(fn: FunctionNode): CallerUse {
+  const name = functionName(fn);
+  if (!name || name === 'constructor') return 'unknown';
+  const sf = fn.getSourceFile();
+  const calls = descendants(sf, ts.isCallExpression).filter((c) => {
+    const callee = c.expression;
+    return (ts.isIdentifier(callee) && callee.text === name) || (ts.isPropertyAccessExpression(callee) && callee.name.text === name);
+  });
+  const uses = calls.flatMap((c) => usesOfResult(c));
+  if (uses.length === 0) return 'unknown';
+  if (uses.every((u) => u === 'handles-missing')) return 'handles-missing';
+  return uses.find((u) => u !== 'handles-missing' && u !== 'unknown') ?? 'unknown';
+}
+
+function usesOfResult(call: ts.CallExpression): CallerUse[] {
+  let e: ts.Expression = call;
+  while (ts.isAwaitExpression(e.parent) || ts.isParenthesizedExpression(e.parent)) e = e.parent;
+  const direct = useOf(e);
+  if (direct !== undefined) return [direct];
+  const p = e.parent;
+  if (ts.isVariableDeclaration(p) && p.initializer === e && ts.isIdentifier(p.name)) {
+    const name = p.name.text;
+    const scope = enclosingFunction(p) ?? p.getSourceFile();
+    const refs = descendants(scope, ts.isIdentifier).filter((i) => i.text === name && i !== p.name && i.getStart() > p.getStart());
+    return refs.map((r) => useOf(r) ?? 'unknown');
+  }
+  return ts.isExpressionStatement(p) ? [] : ['unknown'];
+}
+
+function useOf(e: ts.Expression): CallerUse | undefined {
+  const p = e.parent;
+  if ((ts.isPropertyAccessExpression(p) || ts.isElementAccessExpression(p)) && p.expression === e) {
+    if (p.questionDotToken) return 'handles-missing';
+    const prop = ts.isPropertyAccessExpression(p) ? p.name.text : '';
+    if (ARRAY_USES.has(prop)) return 'array';
+    if (STRING_USES.has(prop)) return 'string';
+    return 'object';
+  }
+  if (ts.isBinaryExpression(p) && MISSING_CHECKS.has(p.operatorToken.kind)) return 'handles-missing';
+  if (ts.isPrefixUnaryExpression(p) && p.operator === ts.SyntaxKind.ExclamationToken) return 'handles-missing';
+  if ((ts.isIfStatement(p) || ts.isConditionalExpression(p) || ts.isWhileStatement(p)) && (ts.isIfStatement(p) || ts.isWhileStatement(p) ? p.expression === e : p.condition === e)) return 'handles-missing';
+  if ((ts.isForOfStatement(p) && p.expression === e) || ts.isSpreadElement(p)) return 'array';
+  if (ts.isTemplateSpan(p)) return 'unknown';
+  return undefined;
+}
+
+const ARRAY_USES = new Set(['map', 'filter', 'forEach', 'reduce', 'length', 'some', 'every', 'find', 'flatMap', 'push', 'slice', 'concat', 'sort', 'join', 'at', 'includes']);
+const STRING_USES = new Set(['toUpperCase', 'toLowerCase', 'trim', 'split', 'padStart', 'padEnd', 'replace', 'replaceAll', 'startsWith', 'endsWith', 'charAt', 'substring']);
 
 export function isAsync(fn: FunctionNode): boolean {
   return (ts.getCombinedModifierFlags(fn as ts.Declaration) & ts.ModifierFlags.Async) !== 0;
@@ -236,8 +327,10 @@ function fallbackForType(type: ts.TypeNode, unwrapPromise: boolean): Fallback {
     case ts.SyntaxKind.ArrayType:
     case ts.SyntaxKind.TupleType:
       return { kind: 'value', text: '[]', known: true };
-    case ts.SyntaxKind.TypeLiteral:
-      return { kind: 'value', text: '{}', known: false };
+    case ts.SyntaxKind.TypeLiteral: {
+      const members = (type as ts.TypeLiteralNode).members;
+      return members.every((m) => (ts.isPropertySignature(m) || ts.isMethodSignature(m)) && m.questionToken !== undefined) ? { kind: 'value', text: '{}', known: true } : { kind: 'none', type: 'an object with required fields' };
+    }
     default:
       break;
   }
@@ -261,7 +354,7 @@ function fallbackForExpression(expr: ts.Expression): Fallback {
   if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return value('false');
   if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.ExclamationToken) return value('false');
   if (e.kind === ts.SyntaxKind.NullKeyword) return value('null');
-  if (ts.isObjectLiteralExpression(e)) return { kind: 'value', text: 'null', known: false };
+  if (ts.isObjectLiteralExpression(e)) return e.properties.length === 0 ? value('{}') : { kind: 'none', type: 'an object' };
   if (ts.isBinaryExpression(e)) {
     if (ARITHMETIC.has(e.operatorToken.kind)) return value('0');
     if (COMPARISON.has(e.operatorToken.kind)) return value('false');

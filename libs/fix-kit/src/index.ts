@@ -3,7 +3,7 @@
 export { analyseError } from './analyse';
 export type { AnalyseInput, Analysis } from './analyse';
 export { applyEdits, isPatchableFile, parseSource } from './ast';
-export type { TextEdit } from './ast';
+export type { Fallback, TextEdit } from './ast';
 export { filesOfDiff, readDiff, unifiedDiff } from './diff';
 export type { DiffFile, DiffHunk, ReadDiff } from './diff';
 export { FixKitError } from './errors';
@@ -17,6 +17,8 @@ export type { CandidatePatch, FixSite, TemplateProposal, TemplateRequest } from 
 export { defaultRuleCatalog, EVIDENCE, matchRules, parseRuleCatalog, SHIPPED_RULE_FILES, STRATEGIES } from './rules';
 export type { ErrorFacts, Evidence, Rule, RuleFile, RuleMatch, RuleSample, Strategy } from './rules';
 export { applyTemplate, badValueAt, findUnawaitedAsyncCalls } from './templates';
+export { compilerOptionsFor, configFor, describeDiagnostics, filesToRead, tsconfigCandidates, typeProject } from './typecheck';
+export type { CheckDiagnostic, FileChange, ProjectSnapshot, TypeOracle, TypeProject } from './typecheck';
 export type { TemplateInput, TemplateResult } from './templates';
 export { checkLlmConfig, llmConfigShape, llmSettingsFrom } from './config';
 export type { LlmConfig } from './config';

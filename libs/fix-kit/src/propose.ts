@@ -2,6 +2,7 @@ import { unifiedDiff } from './diff';
 import { pathRefusal, type PathPolicy } from './policy';
 import type { Strategy } from './rules';
 import { applyTemplate } from './templates';
+import type { TypeProject } from './typecheck';
 
 /** A place a fix may go: a file at the analysed commit, a line, and the bad value there. */
 export interface FixSite {
@@ -27,6 +28,8 @@ export interface TemplateRequest {
   readonly policy: PathPolicy;
   /** At most this many candidates (default 5). */
   readonly max?: number;
+  /** The repository's files at the commit under the type checker, so fallbacks fit the checked return types. */
+  readonly types?: TypeProject;
 }
 
 /** One ranked candidate patch. */
@@ -64,6 +67,7 @@ export function proposeTemplateFixes(request: TemplateRequest): TemplateProposal
       if (!refused.some((r) => r.file === site.file)) refused.push({ file: site.file, reason });
       continue;
     }
+    const types = request.types?.oracle(site.file);
     request.strategies.forEach((strategy, index) => {
       const results = applyTemplate(strategy, {
         file: site.file,
@@ -74,6 +78,7 @@ export function proposeTemplateFixes(request: TemplateRequest): TemplateProposal
         message: request.message,
         captures: request.captures,
         suspect: site.suspect,
+        ...(types ? { types } : {}),
       });
       for (const r of results) {
         const key = `${site.file}\u0000${r.after}`;

@@ -24,9 +24,11 @@ import {
   textOf,
   usageOf,
   type FunctionNode,
+  type ReturnTypeLookup,
   type TextEdit,
 } from './ast';
 import type { Strategy } from './rules';
+import type { TypeOracle } from './typecheck';
 
 /** Where and what to fix: one file at one commit, the line the fix belongs to, and the error. */
 export interface TemplateInput {
@@ -40,6 +42,12 @@ export interface TemplateInput {
   readonly captures: Readonly<Record<string, string>>;
   /** The expression the localiser holds to carry the bad value at this line, when it found one. */
   readonly suspect?: string;
+  /**
+   * The type checker's view of this file at the commit (`TypeProject.oracle`), so early returns
+   * and defaults fit the declared or inferred return type; without it they follow the annotation,
+   * the other returns and the callers in the file.
+   */
+  readonly types?: TypeOracle;
 }
 
 /** One rewrite a template produced: the whole new file text and why. */
@@ -79,7 +87,9 @@ const FAMILY: Readonly<Record<string, Family>> = {
  */
 export function applyTemplate(strategy: Strategy, input: TemplateInput): TemplateResult[] {
   const sf = parseSource(input.file, input.source);
-  const ctx: Ctx = { sf, input, unit: indentUnit(sf), family: FAMILY[input.errorClass] ?? (isThrowing(input.errorClass) ? 'throws' : 'other') };
+  const types = input.types;
+  const checked: ReturnTypeLookup | undefined = types ? (fn) => types.fallbackAt(fn.getStart(sf)) : undefined;
+  const ctx: Ctx = { sf, input, unit: indentUnit(sf), family: FAMILY[input.errorClass] ?? (isThrowing(input.errorClass) ? 'throws' : 'other'), ...(checked ? { checked } : {}) };
   const build = BUILDERS[strategy];
   const out: TemplateResult[] = [];
   const seen = new Set<string>();
@@ -112,6 +122,7 @@ interface Ctx {
   readonly input: TemplateInput;
   readonly unit: string;
   readonly family: Family;
+  readonly checked?: ReturnTypeLookup;
 }
 
 interface Variant {
@@ -337,10 +348,18 @@ function nanValidity(ctx: Ctx): Validity | undefined {
 // ---------------------------------------------------------------------------------------------
 // Guards and validations.
 
-function exitFor(ctx: Ctx, at: ts.Node, fn: FunctionNode): string {
+/** `continue;` in a loop, else `return <the function's fallback>;`; undefined when no value fits the function's contract. */
+function exitFor(ctx: Ctx, at: ts.Node, fn: FunctionNode): string | undefined {
   if (insideLoop(at) && enclosingFunction(at) === fn) return 'continue;';
-  const f = returnFallback(fn);
+  const f = returnFallback(fn, ctx.checked);
+  if (f.kind === 'none') return undefined;
   return f.kind === 'void' ? 'return;' : `return ${f.text};`;
+}
+
+/** Why no early return fits `fn` (for a rationale), or undefined when one does. */
+function noFallback(ctx: Ctx, fn: FunctionNode): string | undefined {
+  const f = returnFallback(fn, ctx.checked);
+  return f.kind === 'none' ? f.type : undefined;
 }
 
 function declaresName(scope: ts.Node, name: string): boolean {
@@ -359,7 +378,7 @@ function declaresName(scope: ts.Node, name: string): boolean {
  * an arrow's expression body, turns that body into a block with the guard). `exit` is built
  * from the function the check lands in.
  */
-function insertCheck(ctx: Ctx, at: ts.Node, bad: string, exit: (fn: FunctionNode, at: ts.Node) => string, afterAnchor = false): TextEdit[] | undefined {
+function insertCheck(ctx: Ctx, at: ts.Node, bad: string, exit: (fn: FunctionNode, at: ts.Node) => string | undefined, afterAnchor = false): TextEdit[] | undefined {
   const { sf, unit } = ctx;
   const fn = enclosingFunction(at);
   if (!fn) return undefined;
@@ -368,8 +387,8 @@ function insertCheck(ctx: Ctx, at: ts.Node, bad: string, exit: (fn: FunctionNode
     const body = fn.body;
     const indent = indentAt(sf, body.getStart(sf));
     const inner = indent + unit;
-    const f = returnFallback(fn);
-    const exitText = exit(fn, at).startsWith('throw') ? exit(fn, at) : f.kind === 'void' ? 'return;' : `return ${f.text};`;
+    const exitText = exit(fn, at);
+    if (exitText === undefined) return undefined;
     return [{ start: body.getStart(sf), end: body.end, text: `{\n${inner}if (${bad}) ${exitText}\n${inner}return ${textOf(sf, body)};\n${indent}}` }];
   }
   const stmt = enclosingListStatement(at);
@@ -377,7 +396,9 @@ function insertCheck(ctx: Ctx, at: ts.Node, bad: string, exit: (fn: FunctionNode
   if (!afterAnchor && root && ts.isIdentifier(root) && declaresName(stmt, root.text) && !ts.isVariableStatement(stmt)) return undefined;
   if (!afterAnchor && root && ts.isVariableStatement(stmt) && stmt.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === root.text)) return undefined;
   const indent = indentAt(sf, stmt.getStart(sf));
-  const line = `${indent}if (${bad}) ${exit(fn, stmt)}\n`;
+  const exitText = exit(fn, stmt);
+  if (exitText === undefined) return undefined;
+  const line = `${indent}if (${bad}) ${exitText}\n`;
   if (afterAnchor) {
     const next = sf.text.indexOf('\n', stmt.end);
     const pos = next === -1 ? sf.text.length : next + 1;
@@ -395,19 +416,31 @@ function guardOrValidate(ctx: Ctx, mode: 'guard' | 'validate'): Variant[] {
   };
   const throwExit = (errorType: string, describe: string) => (fn: FunctionNode): string =>
     `throw new ${errorType}(\`${nameFor(fn)}: ${describe}\`);`;
+  // A guard returns the function's fallback; where no value fits its contract, it throws a typed error naming the value instead (never `undefined` where callers need a value).
+  let unfit: string | undefined;
+  const guardExit = (throwing: (fn: FunctionNode) => string) => (fn: FunctionNode, at: ts.Node): string => {
+    const exit = exitFor(ctx, at, fn);
+    if (exit !== undefined) return exit;
+    unfit = noFallback(ctx, fn);
+    return throwing(fn);
+  };
+  const unfitNote = (fn: string): string => (unfit ? ` No early return fits ${fn}() (it returns ${unfit}), so it throws instead of returning undefined.` : '');
   const validity = ctx.family === 'validity' ? validityOf(ctx) : undefined;
   if (validity) {
     const bad = negate(validity.valid);
-    const exit = mode === 'guard' ? (fn: FunctionNode, at: ts.Node) => exitFor(ctx, at, fn) : throwExit(validity.errorType, validity.describe);
+    const throwing = throwExit(validity.errorType, validity.describe);
+    const exit = mode === 'guard' ? guardExit(throwing) : throwing;
     const edits = insertCheck(ctx, validity.anchor, bad, exit, validity.after);
     if (!edits) return [];
     const fn = fnLabel(validity.anchor);
     return [{
       edits,
-      prior: mode === 'validate' ? 0.9 : 0.8,
+      prior: mode === 'validate' ? 0.9 : unfit ? 0.6 : 0.8,
       rationale: mode === 'validate'
         ? `${fn}() now rejects the bad input up front with a ${validity.errorType} that names it (${input.errorType}: ${short(input.message)} was cryptic and raised deeper).`
-        : `${fn}() returns its neutral value early when the input is unusable (${validity.valid} does not hold) instead of throwing ${input.errorType}.`,
+        : unfit
+          ? `${fn}() rejects unusable input (${validity.valid} does not hold) with a ${validity.errorType} that names it.${unfitNote(fn)}`
+          : `${fn}() returns its neutral value early when the input is unusable (${validity.valid} does not hold) instead of throwing ${input.errorType}.`,
     }];
   }
   const subject = subjectOf(ctx);
@@ -436,17 +469,18 @@ function guardOrValidate(ctx: Ctx, mode: 'guard' | 'validate'): Variant[] {
     default:
       return [];
   }
-  const exit = mode === 'guard'
-    ? (fn: FunctionNode, at: ts.Node) => exitFor(ctx, at, fn)
-    : (fn: FunctionNode) => `throw new TypeError(\`${nameFor(fn)}: expected ${e} to be ${ctx.family === 'nullish' ? 'defined' : ctx.family === 'iterable' ? 'an array' : ctx.family === 'function' ? 'a function' : 'a string'}, got \${${e} === null ? 'null' : typeof ${e}}\`);`;
+  const throwing = (fn: FunctionNode): string => `throw new TypeError(\`${nameFor(fn)}: expected ${e} to be ${ctx.family === 'nullish' ? 'defined' : ctx.family === 'iterable' ? 'an array' : ctx.family === 'function' ? 'a function' : 'a string'}, got \${${e} === null ? 'null' : typeof ${e}}\`);`;
+  const exit = mode === 'guard' ? guardExit(throwing) : throwing;
   const edits = insertCheck(ctx, subject.expr, bad, exit);
   if (!edits) return [];
   const fn = fnLabel(subject.expr);
   return [{
     edits,
-    prior: mode === 'guard' ? 0.85 : 0.7,
+    prior: mode === 'guard' ? (unfit ? 0.6 : 0.85) : 0.7,
     rationale: mode === 'guard'
-      ? `When ${what}, ${fn}() now exits early with a value that fits its return type instead of throwing ${input.errorType}: ${short(input.message)}.`
+      ? unfit
+        ? `When ${what}, ${fn}() now fails with a TypeError that names the value instead of ${input.errorType}: ${short(input.message)}.${unfitNote(fn)}`
+        : `When ${what}, ${fn}() now exits early with a value that fits its return type instead of throwing ${input.errorType}: ${short(input.message)}.`
       : `${fn}() now rejects the case where ${what} with a TypeError that names the value, instead of failing later with ${short(input.message)}.`,
   }];
 }
@@ -464,11 +498,14 @@ function optionalChaining(ctx: Ctx): Variant[] {
     if (isWriteTarget(access)) return [];
     const insert = ts.isPropertyAccessExpression(access) ? '?' : '?.';
     const base: TextEdit = { start: access.expression.end, end: ts.isPropertyAccessExpression(access) ? access.expression.end : access.expression.end, text: insert };
-    variants.push({ edits: [base], prior: 0.7, rationale: `Reads ${textOf(sf, access)} with optional chaining, so an undefined ${textOf(sf, access.expression)} yields undefined instead of a TypeError.` });
-    const outer = outermostChain(access);
+    const outer = throughCasts(outermostChain(access));
     const fn = enclosingFunction(access);
-    const f = fn && returnFallback(fn);
+    const f = fn && returnFallback(fn, ctx.checked);
     const isResult = (ts.isReturnStatement(outer.parent) && outer.parent.expression === outer) || (fn && ts.isArrowFunction(fn) && fn.body === outer);
+    // A bare `?.` on the returned value returns undefined: only where undefined fits the function's contract.
+    if (!(isResult && f?.kind === 'none')) {
+      variants.push({ edits: [base], prior: 0.7, rationale: `Reads ${textOf(sf, access)} with optional chaining, so an undefined ${textOf(sf, access.expression)} yields undefined instead of a TypeError.` });
+    }
     if (isResult && f?.kind === 'value' && f.known && f.text !== 'undefined') {
       variants.unshift({
         edits: [base, { start: outer.end, end: outer.end, text: ` ?? ${f.text}` }],
@@ -480,6 +517,13 @@ function optionalChaining(ctx: Ctx): Variant[] {
     variants.push({ edits: [{ start: access.expression.end, end: access.expression.end, text: '?.' }], prior: 0.75, rationale: `Calls ${textOf(sf, access.expression)} only when it is defined (optional call).` });
   }
   return variants;
+}
+
+/** The expression a value becomes once `as`, `satisfies`, `!` and parentheses around it are passed. */
+function throughCasts(node: ts.Expression): ts.Expression {
+  let n = node;
+  while (ts.isAsExpression(n.parent) || ts.isSatisfiesExpression(n.parent) || ts.isNonNullExpression(n.parent) || ts.isParenthesizedExpression(n.parent)) n = n.parent;
+  return n;
 }
 
 function outermostChain(node: ts.Expression): ts.Expression {
@@ -592,7 +636,8 @@ function typeofFunctionCheck(ctx: Ctx): Variant[] {
     return [{ edits: [{ start: stmt.getStart(sf), end: stmt.end, text: `if (typeof ${c} === 'function') ${callText};` }], prior: 0.85, rationale: `Calls ${c} only when it is a function (typeof check).` }];
   }
   const fn = enclosingFunction(call);
-  const f = fn ? returnFallback(fn) : undefined;
+  const f = fn ? returnFallback(fn, ctx.checked) : undefined;
+  if (f?.kind === 'none' && isResultOf(call, fn)) return [];
   const otherwise = f?.kind === 'value' && f.known && isResultOf(call, fn) ? f.text : 'undefined';
   return [{ edits: [{ start: call.getStart(sf), end: call.end, text: `(typeof ${c} === 'function' ? ${callText} : ${otherwise})` }], prior: 0.75, rationale: `Calls ${c} only when it is a function (typeof check), else uses ${otherwise}.` }];
 }
@@ -650,6 +695,7 @@ function tryCatchFallback(ctx: Ctx): Variant[] {
         rationale: `${init.split('(')[0]}() can throw ${what}; ${name} now falls back to ${value} (the kind of value the code below uses) instead of failing the whole call.`,
       });
     }
+    if (exit === undefined) return variants;
     variants.push({
       edits: [{ start, end: stmt.end, text: `let ${name}${type};\n${indent}${block(`${name} = ${init};`, exit)}` }],
       prior: 0.75,
@@ -657,7 +703,7 @@ function tryCatchFallback(ctx: Ctx): Variant[] {
     });
     return variants;
   }
-  if (ts.isReturnStatement(stmt) || ts.isExpressionStatement(stmt)) {
+  if ((ts.isReturnStatement(stmt) || ts.isExpressionStatement(stmt)) && exit !== undefined) {
     return [{
       edits: [{ start, end: stmt.end, text: block(textOf(sf, stmt), exit) }],
       prior: 0.75,
