@@ -163,6 +163,21 @@ export const diagnosisFailed = z.object({
   costUsd: usd.optional(),
 });
 
+/** A candidate the patcher dropped before proposing it, because it added compiler diagnostics. */
+const droppedCandidate = z.object({
+  source: z.enum(['template', 'pattern', 'llm']),
+  templateId: text.optional(),
+  patternId: patternIdSchema.optional(),
+  files: z.array(text).min(1),
+  diagnostics: z
+    .array(z.object({ file: text, line: z.number().int().positive(), code: z.number().int().nonnegative().describe('The TypeScript diagnostic code (TS2322 -> 2322).'), message: text }))
+    .min(1)
+    .describe('The first diagnostics the candidate added (compared with the same files at the commit), at most five.'),
+});
+
+/** Candidates dropped by the type check, on the rank-1 PatchProposed or on PatchFailed. */
+const droppedCandidates = z.array(droppedCandidate).optional().describe('Candidates dropped before proposal because they do not type-check (or, for JavaScript, parse) where the code at the commit did.');
+
 export const patchProposed = z
   .object({
     patchId: patchIdSchema,
@@ -178,12 +193,14 @@ export const patchProposed = z
     costUsd: usd.optional(),
     baseCommit: z.string().regex(/^[0-9a-f]{7,64}$/, 'expected a hex commit sha').optional().describe('The commit the diff applies to (the analysed release).'),
     errorClass: text.optional().describe('The class of error the patch fixes (carried from the diagnosis, used by pattern learning).'),
+    dropped: droppedCandidates,
   })
   .superRefine(requireSourceId);
 
 export const patchFailed = z.object({
   reason: text,
   costUsd: usd.optional(),
+  dropped: droppedCandidates,
 });
 
 /** Status of one test on the unpatched baseline or the patched tree; `flaky`: it both passed and failed on re-runs. */
