@@ -11,6 +11,8 @@ export interface GitRepository {
   resolveCommit(ref: string): Promise<string | undefined>;
   /** The file at `commit` (`git show <commit>:<path>`), or undefined when it does not exist there. */
   readFile(commit: string, path: string): Promise<string | undefined>;
+  /** Every file path at `commit` (`git ls-tree -r`), repository-relative. */
+  listFiles(commit: string): Promise<string[]>;
 }
 
 export interface GitRepositoryOptions {
@@ -67,6 +69,11 @@ export function gitRepository(location: string, options: GitRepositoryOptions = 
       if (clean.startsWith('-') || clean.startsWith('/') || clean.split('/').includes('..')) return undefined;
       const r = await git(await gitDir(), ['show', `${commit}:${clean}`], timeout, true);
       return r.code === 0 ? r.stdout : undefined;
+    },
+    async listFiles(commit) {
+      if (!/^[0-9a-f]{7,64}$/.test(commit)) throw new FixKitError('GIT_FAILED', `not a commit sha: ${commit}`);
+      const r = await git(await gitDir(), ['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit], timeout);
+      return r.stdout.split('\0').filter((p) => p !== '');
     },
   };
 }

@@ -2,6 +2,8 @@
 // the fix ledger in Postgres, the model endpoints through the OpenAI SDK), around the pure @antibody/fix-kit.
 export { gitRepository, repositoryOpener } from './git';
 export type { GitRepository, GitRepositoryOptions } from './git';
+export { readProject, readTypeScriptLib } from './project';
+export type { ProjectReadOptions } from './project';
 export { LEDGER_SUBSCRIPTION, migrateFixLedger, startFixLedger } from './ledger';
 export type { FixLedger } from './ledger';
 export { callTier } from './llm-client';
