@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { migrateEventStore } from '@antibody/event-store';
@@ -52,7 +52,12 @@ export function serviceEntry(service: PlatformService): { main: string } | { mis
   try {
     dir = dirname(require.resolve(`@antibody/${service}/package.json`));
   } catch {
-    return { missing: `@antibody/${service} is not installed (antibody up runs from a checkout of Antibody after npm ci && npm run build)` };
+    // In a checkout whose workspaces were not linked again since a service was added.
+    const inCheckout = join(__dirname, '..', '..', '..', '..', 'services', service);
+    if (!isPackage(inCheckout, `@antibody/${service}`)) {
+      return { missing: `@antibody/${service} is not installed (antibody up runs from a checkout of Antibody after npm ci && npm run build)` };
+    }
+    dir = inCheckout;
   }
   const main = join(dir, 'dist', 'main.js');
   return existsSync(main) ? { main } : { missing: `${main} is missing: run npm run build` };
@@ -175,6 +180,14 @@ export async function migrate(databaseUrl: string, schema: string, out: Output):
     throw describeDatabaseError(error, { databaseUrl, schema });
   }
   out.line(`migrate    event store schema "${schema}" at ${hostPort(databaseUrl)} is up to date`);
+}
+
+function isPackage(dir: string, name: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === name;
+  } catch {
+    return false;
+  }
 }
 
 async function ready(port: number): Promise<boolean> {
