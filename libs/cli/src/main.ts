@@ -22,8 +22,15 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   controller.abort();
 });
 const stdout = { write: (text: string) => (readerGone ? true : process.stdout.write(text)) };
+// Notes and errors piped along (`2>&1 | head`) are dropped the same way.
+let errorReaderGone = false;
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  errorReaderGone = true;
+});
+const stderr = { write: (text: string) => (errorReaderGone ? true : process.stderr.write(text)) };
 
-void runCli(process.argv.slice(2), { stdout, stderr: process.stderr, env: process.env, signal: controller.signal }).then((exitCode) => {
+void runCli(process.argv.slice(2), { stdout, stderr, env: process.env, signal: controller.signal }).then((exitCode) => {
   process.exitCode = exitCode;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
