@@ -53,6 +53,7 @@ describe('a registration file', () => {
     ['a bad service name', edit('name: checkout-api', 'name: "checkout api"'), { path: 'name', line: 2, message: expect.stringMatching(/^name must match .*, got "checkout api"$/) }],
     ['an empty command', edit('install: npm ci', 'install: ""'), { path: 'commands.install', line: 7, message: 'commands.install must not be empty' }],
     ['a duplicate key', edit('language: typescript', 'language: typescript\nlanguage: javascript'), { path: '', line: 10, message: 'a key appears twice in the same mapping' }],
+    ['a value that is not JSON, in free-form adapter settings (checked by the catalog)', edit('    secretEnv: CHECKOUT_DEPLOY_TOKEN', '    timeout: .nan'), { path: 'deploy.settings.timeout', line: 15, message: 'deploy.settings.timeout: expected a JSON value' }],
     ['broken YAML', edit('  allowedPaths: [src/**]', '  allowedPaths: [src/**'), { path: '', line: expect.any(Number), message: expect.stringMatching(/^YAML: /) }],
   ])('names the field and line of %s', (_what, text, expected) => {
     const result = parseRegistrationFile(text);

@@ -52,7 +52,8 @@ export function parseRegistrationFile(text: string): RegistrationFileResult {
   const checked = eventCatalog.validate('ServiceRegistered', 1, value);
   if (!checked.ok) {
     const path = checked.path.replace(/^data\.?/, '');
-    return { ok: false, problems: [{ path, line: lineOf(doc, path.split('.').filter(Boolean), lineAt), message: `${path || 'the registration'}: ${checked.message}` }] };
+    const message = checked.message.startsWith(`${checked.path}: `) ? checked.message.slice(checked.path.length + 2) : checked.message;
+    return { ok: false, problems: [{ path, line: lineOf(doc, path.split('.').filter(Boolean), lineAt), message: `${path || 'the registration'}: ${message}` }] };
   }
   return { ok: true, registration: value as RegistrationData };
 }
