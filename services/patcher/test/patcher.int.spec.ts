@@ -251,4 +251,29 @@ describe('antibody-patcher (real Postgres, store-log transport)', () => {
       expect(dataOf<{ reason: string }>(events, 'PatchFailed')[0]?.reason).toMatch(/model output rejected: test\/stats\.test\.js is a protected path/);
     });
   });
+
+  it('type-checks every candidate against the tsconfig and imports at the diagnosed commit: one with a type error is never proposed, and is named', async () => {
+    const commit = repo.commit({
+      'tsconfig.base.json': JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs' } }),
+      'tsconfig.json': JSON.stringify({ extends: './tsconfig.base.json', include: ['src'] }),
+      'src/prices.ts': "export interface Price { amount: number }\nexport const prices = new Map<string, Price>([['apple', { amount: 3 }]]);\n",
+      'src/cart.ts': "import { prices } from './prices';\n\nexport function lineTotal(sku: string, qty: number): number {\n  const price = prices.get(sku);\n  return price.amount * qty;\n}\n",
+    });
+    const service = name('typed');
+    await registerService(t.store, service, repo.dir);
+    apps.push(await startPatcher(t));
+    const streamId = await openDiagnosedIncident(t.store, {
+      service, repo: repo.dir, commit, type: 'TypeError', message: "Cannot read properties of undefined (reading 'amount')",
+      frames: [{ file: 'src/cart.ts', function: 'lineTotal', lineno: 5 }],
+    });
+    const events = await waitForEvent(t.store, streamId, ['PatchProposed', 'PatchFailed']);
+    type Dropped = { source: string; templateId?: string; files: string[]; diagnostics: { file: string; line: number; code: number; message: string }[] };
+    const proposed = dataOf<{ rank: number; templateId: string; diff: string; dropped?: Dropped[] }>(events, 'PatchProposed');
+    expect(proposed.length).toBeGreaterThanOrEqual(1);
+    // `price?.amount * qty` does not compile under strict (the Map's value type comes from src/prices.ts at the commit).
+    expect(proposed.map((p) => p.templateId)).not.toContain('optional-chaining');
+    expect(proposed.map((p) => p.diff).join('')).not.toContain('price?.amount * qty');
+    expect(proposed[0]!.dropped).toEqual(expect.arrayContaining([expect.objectContaining({ templateId: 'optional-chaining', diagnostics: [expect.objectContaining({ file: 'src/cart.ts', line: 5, code: 18048 })] })]));
+    expect(proposed[0]!.diff).toContain('if (price == null) return 0;');
+  });
 });

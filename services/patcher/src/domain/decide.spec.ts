@@ -1,7 +1,8 @@
 import { applyPatch } from 'diff';
 import { foldEvents, incidentIdSchema, patchIdSchema, serviceNameSchema, type PatchId, type RecordedEvent } from '@antibody/contracts';
 import { incidentFold, serviceFold, type ServiceState } from '@antibody/domain';
-import type { LlmSettings, ModelReply } from '@antibody/fix-kit';
+import { typeProject, type LlmSettings, type ModelReply } from '@antibody/fix-kit';
+import { readTypeScriptLib } from '@antibody/fix-io';
 import { deciderSpec, testStream } from '@antibody/testing';
 import { decidePatch, PatchDecisionError, type PatchCommand, type SiteFacts } from './decide';
 import type { PatchEvent } from './patching';
@@ -187,5 +188,50 @@ describe('the patcher decides', () => {
   it('given a diagnosis the stream does not hold, then deciding throws a typed error (the delivery is retried)', () => {
     const i = incident();
     spec.given(i.start()).when({ ...command(i.diagnosed()), diagnosisId: 'elsewhere' }).thenThrows(PatchDecisionError);
+  });
+});
+
+describe('the patcher type-checks every candidate before proposing it', () => {
+  const STRICT = JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs' }, include: ['src'] });
+  const project = (files: Record<string, string>) => typeProject({ files: new Map(Object.entries(files)), readLib: readTypeScriptLib });
+
+  it('given a strict repository, then a candidate with a type error never becomes PatchProposed: it is dropped, with its diagnostic, on the first proposal', () => {
+    const i = incident();
+    const diagnosis = i.diagnosed();
+    const types = project({ 'tsconfig.json': STRICT, 'src/cart.ts': CART });
+    const unchecked = proposals(spec.given([...i.start(), diagnosis]).when(command(diagnosis)).decision());
+    const decision = spec.given([...i.start(), diagnosis]).when(command(diagnosis, { code: { ...CODE, types } })).decision();
+    const proposed = proposals(decision);
+    expect(proposed.length).toBeGreaterThan(0);
+    for (const p of proposed) expect(types.check([{ file: 'src/cart.ts', after: applyPatch(CART, p.data.diff) || '' }])).toEqual([]);
+    // Without the check, `price?.amount * qty` was a candidate; with it, it is dropped and named.
+    expect(unchecked.map((p) => p.data.templateId)).toContain('optional-chaining');
+    expect(proposed.map((p) => p.data.templateId)).not.toContain('optional-chaining');
+    expect(proposed[0]?.data.dropped).toEqual([
+      { source: 'template', templateId: 'optional-chaining', files: ['src/cart.ts'], diagnostics: [{ file: 'src/cart.ts', line: 5, code: 18048, message: "'price.amount' is possibly 'undefined'." }] },
+    ]);
+    expect(proposed.slice(1).every((p) => p.data.dropped === undefined)).toBe(true);
+  });
+
+  it('given the model answers with a change that does not type-check, then PatchFailed names the diagnostic, with the cost and the dropped candidate', () => {
+    const i = incident();
+    const diagnosis = i.diagnosed();
+    const source = 'export const total: number = 1;\n';
+    const types = project({ 'tsconfig.json': STRICT, 'src/cart.ts': source });
+    const noTemplate: SiteFacts = { ...CODE, sites: [{ file: 'src/cart.ts', source, line: 1, weight: 1 }], types };
+    const reply: ModelReply = {
+      kind: 'called',
+      result: { tier: 'small', model: 'cheap', content: JSON.stringify({ rootCause: 'r', rationale: 'r', confidence: 0.5, edits: [{ file: 'src/cart.ts', find: '= 1;', replace: "= '1';" }] }), promptTokens: 1, completionTokens: 1, costUsd: 0.002 },
+      metered: { model: 'cheap', tier: 'small', step: 'patch', promptTokens: 1, completionTokens: 1, costUsd: 0.002 },
+    };
+    const dropped = [{ source: 'llm', files: ['src/cart.ts'], diagnostics: [{ file: 'src/cart.ts', line: 1, code: 2322, message: "Type 'string' is not assignable to type 'number'." }] }];
+    spec.given([...i.start(), diagnosis]).when(command(diagnosis, { code: noTemplate, reply })).thenMatches({
+      kind: 'append',
+      events: [
+        { type: 'LlmCallMetered', data: { step: 'patch', costUsd: 0.002 } },
+        { type: 'PatchFailed', data: { reason: expect.stringContaining("the small tier's answer does not type-check: llm candidate: src/cart.ts:1 TS2322 Type 'string' is not assignable to type 'number'."), costUsd: 0.002, dropped } },
+        { type: 'IncidentEscalated', data: { step: 'patch' } },
+      ],
+    });
   });
 });

@@ -19,9 +19,10 @@ import {
   type LlmSettings,
   type ModelReply,
   type ModelRequest,
+  type TypeProject,
 } from '@antibody/fix-kit';
 import { changesToAvoid, describeFailed, idsAvoiding, repeatedFix, withoutFailed } from './exclusion';
-import { fromPattern, fromTemplate, rankProposals, type PatchEvent, type Proposal } from './patching';
+import { addedDiagnostics, describeDropped, droppedOf, fromPattern, fromTemplate, keepCompiling, rankProposals, type Dropped, type PatchEvent, type Proposal } from './patching';
 
 /** One diagnosed site, as the diagnosis names it. */
 export interface SiteFact {
@@ -35,7 +36,14 @@ export interface SiteFact {
 /** The code at the diagnosed commit, as the handler gathered it when the decision asked ({@link ReadSites}). */
 export type SiteFacts =
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'read'; readonly commit: string; readonly sites: readonly FixSite[]; readonly patterns: readonly PatternState[] };
+  | {
+      readonly kind: 'read';
+      readonly commit: string;
+      readonly sites: readonly FixSite[];
+      readonly patterns: readonly PatternState[];
+      /** The repository at the commit under the TypeScript language service: fallbacks follow its types, and a candidate that adds diagnostics is dropped. */
+      readonly types?: TypeProject;
+    };
 
 /** A command to the patcher's decider: the diagnosis to answer, the facts gathered so far, the settings. */
 export interface PatchCommand {
@@ -100,7 +108,7 @@ export function decidePatch(command: PatchCommand, state: IncidentState): PatchD
     return { kind: 'read-sites', repository: registration.repository.url, ...(diagnosis.commit ? { commit: diagnosis.commit } : {}), ref: opened.release ?? registration.repository.defaultBranch, sites };
   }
   if (code.kind === 'unreadable') return append([failed(code.reason)]);
-  const { commit, sites, patterns } = code;
+  const { commit, sites, patterns, types } = code;
   const refused = sites.map((s) => pathRefusal(s.file, policy)).filter((r): r is string => r !== undefined);
   const allowed = sites.filter((s) => pathRefusal(s.file, policy) === undefined);
   if (allowed.length === 0) return append([failed(`no fix site may be patched under the service's policy: ${[...new Set(refused)].join('; ')}`)]);
@@ -123,7 +131,7 @@ export function decidePatch(command: PatchCommand, state: IncidentState): PatchD
     for (const site of allowed) {
       const applied = applyLearnedTemplate(template, site.file, site.source, site.line);
       if (applied) {
-        proposals.push(fromPattern(pattern, site.file, unifiedDiff(site.file, site.source, applied.after)));
+        proposals.push(fromPattern(pattern, site.file, unifiedDiff(site.file, site.source, applied.after), applied.after));
         break;
       }
     }
@@ -140,25 +148,32 @@ export function decidePatch(command: PatchCommand, state: IncidentState): PatchD
       captures: diagnosis.captures ?? {},
       sites: allowed,
       policy,
+      ...(types ? { types } : {}),
       // Enough candidates that the next-ranked ones remain once the failed fixes are dropped.
       max: max + avoided.length,
     });
     proposals.push(...proposal.candidates.map(fromTemplate));
   }
   const fresh = withoutFailed(proposals, avoided);
+  // 3. No candidate that adds a compiler diagnostic is proposed: the next-ranked ones take its place.
+  const compiling = keepCompiling(fresh.kept, types, max);
+  const dropped: Dropped[] = [...compiling.dropped];
+  const failedWithDropped = (reason: string, costUsd?: number): PatchEvent => failed(reason, costUsd, dropped);
 
   const repeated = [...new Set(fresh.repeats.map((r) => r.failed))];
   const noTemplate =
     repeated.length > 0
       ? `every template candidate repeats a fix that ${repeated.every((f) => failedBefore.includes(f)) ? 'failed in production' : 'already failed'}: ${describeFailed(repeated)}`
-      : rule
-        ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}`
-        : 'no rule or learned pattern applies';
+      : compiling.dropped.length > 0 && compiling.kept.length === 0
+        ? `every candidate adds type errors: ${describeDropped(compiling.dropped)}`
+        : rule
+          ? `no template of rule ${rule.id} fits the code at ${allowed.map((s) => `${s.file}:${s.line}`).join(', ')}`
+          : 'no rule or learned pattern applies';
   const failedNote = failedBefore.length > 0 && fresh.repeats.length === 0 ? ` (after ${describeFailed(failedBefore)})` : '';
   const route = routeTier({ files: sites.map((s) => s.file), frames: sample.frames.filter((f) => f.inApp).length }, command.llm);
   const outcome = runTiers<PatchEvent>(
-    [() => (fresh.kept.length > 0 ? rankProposals(fresh.kept, patchId, extra, max) : undefined)],
-    // 3. A model tier: the error, the diagnosis and the code around each allowed site, as data (and what already failed).
+    [() => (compiling.kept.length > 0 ? rankProposals(compiling.kept, patchId, { ...extra, dropped }, max) : undefined)],
+    // 4. A model tier: the error, the diagnosis and the code around each allowed site, as data (and what already failed).
     () => ({
       step: 'patch',
       unanswered: `${noTemplate}${failedNote}`,
@@ -187,19 +202,25 @@ export function decidePatch(command: PatchCommand, state: IncidentState): PatchD
           rationale: `${answer.rationale} (root cause: ${answer.rootCause}; ${result.tier} tier, ${route.kind === 'tier' ? route.reason : ''})`.slice(0, 4000),
           confidence: answer.confidence,
           costUsd: result.costUsd,
+          changes: checked.files.map((f) => ({ file: f.file, after: f.after })),
         };
-        return rankProposals([proposal], patchId, extra);
+        const added = addedDiagnostics(proposal, types);
+        if (added.length > 0) {
+          dropped.push(droppedOf(proposal, added));
+          return `does not type-check: ${describeDropped([dropped[dropped.length - 1]!])}`;
+        }
+        return rankProposals([proposal], patchId, { ...extra, dropped });
       },
-      failed,
+      failed: failedWithDropped,
     }),
     command.reply,
   );
   return outcome.kind === 'ask-model' ? outcome : append(outcome.events);
 }
 
-/** PatchFailed with the reason (and the spend, when a model was paid for nothing usable). */
-export function failed(reason: string, costUsd?: number): PatchEvent {
-  return { type: 'PatchFailed', data: { reason: reason.slice(0, 2000), ...(costUsd !== undefined ? { costUsd } : {}) } };
+/** PatchFailed with the reason (and the spend, when a model was paid for nothing usable; the candidates the type check dropped). */
+export function failed(reason: string, costUsd?: number, dropped: readonly Dropped[] = []): PatchEvent {
+  return { type: 'PatchFailed', data: { reason: reason.slice(0, 2000), ...(costUsd !== undefined ? { costUsd } : {}), ...(dropped.length > 0 ? { dropped: dropped.map((d) => ({ ...d })) } : {}) } };
 }
 
 function append(events: readonly PatchEvent[]): Decision<PatchEvent> {

@@ -2,8 +2,8 @@ import { foldEvents, type AntibodyEvent, type Decision } from '@antibody/contrac
 import { handleCommand, type CommandOutcome } from '@antibody/bus';
 import { deterministicEventId, type AppendResult, type EventStore, type ExpectedVersion } from '@antibody/event-store';
 import { incidentFold, serviceFold, type IncidentState } from '@antibody/domain';
-import type { FixSite, LlmSettings, ModelReply, ModelRequest } from '@antibody/fix-kit';
-import type { FixLedger, GitRepository } from '@antibody/fix-io';
+import { isPatchableFile, typeProject, type FixSite, type LlmSettings, type ModelReply, type ModelRequest } from '@antibody/fix-kit';
+import { readProject, type FixLedger, type GitRepository } from '@antibody/fix-io';
 import { decidePatch, type PatchCommand, type ReadSites, type SiteFacts } from '../domain/decide';
 import type { PatchEvent } from '../domain/patching';
 
@@ -16,6 +16,8 @@ export interface PatcherDeps {
   readonly askModel: (request: ModelRequest) => Promise<ModelReply>;
   /** Candidates proposed per incident (default 5). */
   readonly maxCandidates?: number;
+  /** Source files read at the commit for the type check of candidates (default 200). */
+  readonly typeCheckMaxFiles?: number;
 }
 
 /**
@@ -75,6 +77,9 @@ export class Patcher {
       if (source !== undefined) sites.push({ file: s.file, source, line: s.line, ...(s.function ? { function: s.function } : {}), ...(s.suspect ? { suspect: s.suspect } : {}), weight: s.weight });
     }
     if (sites.length === 0) return { kind: 'unreadable', reason: `none of the diagnosed files exist at ${commit.slice(0, 12)}` };
-    return { kind: 'read', commit, sites, patterns: await this.deps.ledger.patterns() };
+    // The type check reads the sites' tsconfig and imports at the same commit (bounded); a candidate only ever edits these files.
+    const changed = new Map(sites.filter((s) => isPatchableFile(s.file)).map((s) => [s.file, s.source] as const));
+    const types = changed.size > 0 ? typeProject(await readProject(repo, commit, changed, { ...(this.deps.typeCheckMaxFiles !== undefined ? { maxFiles: this.deps.typeCheckMaxFiles } : {}) })) : undefined;
+    return { kind: 'read', commit, sites, patterns: await this.deps.ledger.patterns(), ...(types ? { types } : {}) };
   }
 }
