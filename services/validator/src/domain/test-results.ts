@@ -14,12 +14,15 @@ export interface TestResult {
 }
 
 /** Where a run's per-test results came from; `exit-code` means no structured report was found. */
-export type ResultSource = 'jest-json' | 'junit' | 'tap' | 'exit-code';
+export type ResultSource = 'jest-json' | 'vitest-json' | 'junit' | 'tap' | 'exit-code';
 
 /** The parsed results of one run of a test command. */
 export interface ParsedResults {
   readonly source: ResultSource;
+  /** Every test the run reported (never capped), plus one failed test when the run did not finish. */
   readonly tests: readonly TestResult[];
+  /** Why the run did not finish (cut off before its plan, killed, out of memory); absent when it did. */
+  readonly incomplete?: string;
 }
 
 /** Thrown when a report exists but cannot be read (the caller falls back to another source). */
@@ -73,14 +76,14 @@ interface JestFileResult {
 }
 
 /**
- * Reads Jest's `--json` report. Test names are `<file relative to root> > <describe…> > <title>`.
+ * Reads Jest's `--json` report, and Vitest's `json` reporter (the same shape). Test names are `<file relative to root> > <describe…> > <title>`.
  * A test file that failed before running any test (syntax error, failing import) becomes one
  * failed test named after the file, so a patch that breaks a module cannot hide its tests.
  *
  * @param root the directory file paths are made relative to (the worktree).
  * @throws ReportParseError when the text is not a Jest JSON report.
  */
-export function parseJestJson(text: string, root: string): ParsedResults {
+export function parseJestJson(text: string, root: string, source: 'jest-json' | 'vitest-json' = 'jest-json'): ParsedResults {
   let report: { testResults?: JestFileResult[] };
   try {
     report = JSON.parse(text) as { testResults?: JestFileResult[] };
@@ -111,7 +114,7 @@ export function parseJestJson(text: string, root: string): ParsedResults {
       });
     }
   }
-  return { source: 'jest-json', tests: uniqueNames(tests) };
+  return { source, tests: uniqueNames(tests) };
 }
 
 function relativeTo(root: string, path: string): string {
@@ -182,48 +185,78 @@ function junitMessage(failure: unknown): string | undefined {
   return undefined;
 }
 
-const TAP_LINE = /^(\s*)(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*?)\s*(?:#\s*(SKIP|TODO)\b.*)?$/i;
+const TAP_LINE = /^(\s*)(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$/i;
+const TAP_PLAN = /^(\s*)1\.\.(\d+)/;
+const TAP_SUBTEST = /^(\s*)# Subtest: (.*)$/;
+// tape and AVA close with counts as comments; they name no test.
+const TAP_SUMMARY = /^# (tests|pass|fail|skip|todo|ok|not ok|cancelled|suites|duration_ms|time=)\b/;
 
 /** True when the text looks like TAP output (a plan or a numbered test line). */
 export function looksLikeTap(text: string): boolean {
   return /^TAP version \d+/m.test(text) || (/^\s*(not )?ok \d+/m.test(text) && /^\s*1\.\.\d+/m.test(text));
 }
 
+/** How TAP test points map to tests. */
+export interface TapOptions {
+  /**
+   * tape prints each test's name as a comment and its assertions as test points: with
+   * `'comment'`, the assertions under a comment are one test, failed when any of them failed.
+   */
+  readonly groupBy?: 'test-point' | 'comment';
+}
+
+interface TapNode {
+  indent: number;
+  name: string;
+  status: TestStatus;
+  durationMs: number;
+  message?: string;
+  children: TapNode[];
+  /** Announced by `# Subtest:` (node:test, node-tap): a test, where a bare test point is an assertion. */
+  subtest: boolean;
+  isSuite: boolean;
+  group?: string;
+}
+
+/** The name and directive of a test point's description: `name # SKIP why`, `name # time=3ms`; `\#` is a literal `#`. */
+function splitDirective(text: string): { name: string; directive: string } {
+  const match = /^(.*?)(?<!\\)\s+#\s+(.*)$/.exec(text) ?? /^()#\s+(.*)$/.exec(text);
+  const name = (match ? (match[1] ?? '') : text).replace(/\\#/g, '#').trim();
+  return { name, directive: match?.[2] ?? '' };
+}
+
 /**
- * Reads TAP (13/14, including node:test's indented subtests and YAML diagnostics). A test with
- * subtests is a suite: only its leaves are reported, named `<parent> > <child>`. A failed suite
- * whose children all passed (a hook failed) is reported as one failed test with its own name.
+ * Reads TAP (13/14): node:test's and node-tap's indented subtests, tape's assertions grouped by
+ * test (see {@link TapOptions}), AVA's flat test points. Where subtests are announced
+ * (`# Subtest:`), only the innermost subtests are tests, named `<parent> > <child>`, and bare test
+ * points inside them are their assertions; a failed suite whose subtests all passed (a hook
+ * failed) is one failed test with its own name. AVA's `file › title` becomes `file > title`.
+ *
+ * Completeness: a run must declare its plan (`1..N`) and report that many top-level test points;
+ * one that stops short, bails out or never prints its plan was cut off (killed, out of memory)
+ * and is marked `incomplete`, with a failed test saying so.
  *
  * @throws ReportParseError when no test line is found.
  */
-export function parseTap(text: string): ParsedResults {
-  interface Node {
-    indent: number;
-    name: string;
-    status: TestStatus;
-    durationMs: number;
-    message?: string;
-    children: Node[];
-    isSuite: boolean;
-  }
+export function parseTap(text: string, options: TapOptions = {}): ParsedResults {
   const lines = text.split('\n');
-  const roots: Node[] = [];
-  // Subtests precede their parent's result line in node:test output; pending[indent] collects them.
-  const pending = new Map<number, Node[]>();
-  let last: Node | undefined;
+  // Subtests precede their parent's result line in node:test and node-tap output; pending[indent] collects them.
+  const pending = new Map<number, TapNode[]>();
+  const announced = new Map<number, string>();
+  let last: TapNode | undefined;
   let yaml: string[] | undefined;
   let yamlIndent = 0;
+  let plan: number | undefined;
+  let bailed: string | undefined;
+  let group: string | undefined;
+  let topLevel = 0;
   const flushYaml = (): void => {
     if (!last || !yaml) return;
     const body = yaml.join('\n');
     const duration = /^\s*duration_ms:\s*([\d.]+)/m.exec(body);
     if (duration?.[1]) last.durationMs = Math.round(Number(duration[1]));
     if (/^\s*type:\s*'suite'/m.test(body)) last.isSuite = true;
-    if (last.status === 'failed') {
-      const error = /^\s*error:\s*(?:\|-?\s*\n((?:\s+.*\n?)+?)(?=^\s*\w+:)|(.*))/m.exec(`${body}\nend:`);
-      const raw = (error?.[1] ?? error?.[2] ?? '').trim().replace(/^'(.*)'$/s, '$1');
-      last.message = shortMessage(raw) ?? last.message;
-    }
+    if (last.status === 'failed') last.message = yamlMessage(body) ?? last.message;
     yaml = undefined;
   };
   for (const line of lines) {
@@ -240,43 +273,162 @@ export function parseTap(text: string): ParsedResults {
       yamlIndent = line.indexOf('---');
       continue;
     }
+    const subtest = TAP_SUBTEST.exec(line);
+    if (subtest) {
+      announced.set(subtest[1]?.length ?? 0, (subtest[2] ?? '').trim());
+      continue;
+    }
+    const planned = TAP_PLAN.exec(line);
+    if (planned) {
+      if ((planned[1]?.length ?? 0) === 0 && plan === undefined) plan = Number(planned[2]);
+      continue;
+    }
+    const bail = /^\s*Bail out!\s*(.*)$/.exec(line);
+    if (bail) {
+      bailed = bail[1]?.trim() || 'no reason given';
+      continue;
+    }
+    if (options.groupBy === 'comment' && /^# /.test(line)) {
+      if (!(plan !== undefined && TAP_SUMMARY.test(line))) group = line.slice(2).trim();
+      continue;
+    }
     const match = TAP_LINE.exec(line);
     if (!match) continue;
     const indent = match[1]?.length ?? 0;
-    const node: Node = {
+    const { name, directive } = splitDirective(match[4] ?? '');
+    const time = /\btime=([\d.]+)(ms|s)\b/.exec(directive);
+    const node: TapNode = {
       indent,
-      name: (match[4] ?? '').trim() || `test ${match[3] ?? '?'}`,
-      status: match[5] ? 'skipped' : match[2]?.toLowerCase() === 'ok' ? 'passed' : 'failed',
-      durationMs: 0,
+      name: (name || announced.get(indent) || `test ${match[3] ?? '?'}`).replace(/ › /g, ' > '),
+      status: /^(SKIP|TODO)\b/i.test(directive) ? 'skipped' : match[2]?.toLowerCase() === 'ok' ? 'passed' : 'failed',
+      durationMs: time?.[1] ? Math.round(Number(time[1]) * (time[2] === 's' ? 1000 : 1)) : 0,
       children: pending.get(indent + 4) ?? [],
+      subtest: announced.has(indent),
       isSuite: false,
+      ...(group !== undefined ? { group } : {}),
     };
+    announced.delete(indent);
     pending.delete(indent + 4);
-    if (node.children.length > 0) node.isSuite = true;
+    if (node.children.some((c) => c.subtest)) node.isSuite = true;
     const siblings = pending.get(indent) ?? [];
     siblings.push(node);
     pending.set(indent, siblings);
+    if (indent === 0) topLevel++;
     last = node;
   }
   flushYaml();
-  for (const [indent, nodes] of [...pending.entries()].sort((a, b) => a[0] - b[0])) {
-    if (indent === Math.min(...pending.keys())) roots.push(...nodes);
-  }
+  const rootIndent = Math.min(...pending.keys());
+  const roots = pending.get(rootIndent) ?? [];
   const tests: TestResult[] = [];
-  const walk = (node: Node, path: string[]): void => {
-    const name = [...path, node.name];
-    if (node.isSuite && node.children.length > 0) {
-      for (const child of node.children) walk(child, name);
-      if (node.status === 'failed' && node.children.every((c) => c.status !== 'failed')) {
-        tests.push({ name: name.join(' > '), status: 'failed', durationMs: node.durationMs, message: node.message });
+  if (roots.some((r) => r.subtest)) {
+    const walk = (node: TapNode, path: string[]): void => {
+      const name = [...path, node.name];
+      const subtests = node.children.filter((c) => c.subtest);
+      if (subtests.length > 0) {
+        for (const child of subtests) walk(child, name);
+        if (node.status === 'failed' && subtests.every((c) => c.status !== 'failed')) {
+          tests.push({ name: name.join(' > '), status: 'failed', durationMs: node.durationMs, message: node.message ?? firstFailure(node.children) });
+        }
+        return;
       }
-      return;
+      if (node.isSuite && node.status !== 'failed') return;
+      const message = node.status === 'failed' ? (firstFailure(node.children) ?? node.message) : undefined;
+      tests.push({ name: name.join(' > '), status: node.status, durationMs: node.durationMs, message });
+    };
+    for (const root of roots) walk(root, []);
+  } else if (options.groupBy === 'comment') {
+    // Consecutive test points under one comment are one test's assertions.
+    const groups: TapNode[][] = [];
+    for (const node of roots) {
+      const current = groups[groups.length - 1];
+      if (current && node.group !== undefined && current[0]?.group === node.group) current.push(node);
+      else groups.push([node]);
     }
-    tests.push({ name: name.join(' > '), status: node.status, durationMs: node.durationMs, message: node.status === 'failed' ? node.message : undefined });
-  };
-  for (const root of roots) walk(root, []);
-  if (tests.length === 0) throw new ReportParseError('TAP', 'no test lines');
-  return { source: 'tap', tests: uniqueNames(tests) };
+    for (const nodes of groups) {
+      const status: TestStatus = nodes.some((n) => n.status === 'failed') ? 'failed' : nodes.every((n) => n.status === 'skipped') ? 'skipped' : 'passed';
+      tests.push({ name: nodes[0]?.group ?? nodes[0]?.name ?? 'unnamed', status, durationMs: nodes.reduce((sum, n) => sum + n.durationMs, 0), message: status === 'failed' ? firstFailure(nodes) : undefined });
+    }
+  } else {
+    const walk = (node: TapNode, path: string[]): void => {
+      const name = [...path, node.name];
+      if (node.isSuite && node.children.length > 0) {
+        for (const child of node.children) walk(child, name);
+        if (node.status === 'failed' && node.children.every((c) => c.status !== 'failed')) tests.push({ name: name.join(' > '), status: 'failed', durationMs: node.durationMs, message: node.message });
+        return;
+      }
+      tests.push({ name: name.join(' > '), status: node.status, durationMs: node.durationMs, message: node.status === 'failed' ? node.message : undefined });
+    };
+    for (const root of roots) walk(root, []);
+  }
+  if (tests.length === 0 && plan !== 0) throw new ReportParseError('TAP', 'no test lines');
+  const incomplete =
+    bailed !== undefined
+      ? `the run bailed out (${bailed})`
+      : plan === undefined
+        ? `the run ended without printing its plan, after ${topLevel} test${topLevel === 1 ? '' : 's'}: it was cut off`
+        : topLevel < plan
+          ? `the run ended after ${topLevel} of the ${plan} tests its plan declared`
+          : undefined;
+  const results: ParsedResults = { source: 'tap', tests: uniqueNames(tests) };
+  return incomplete ? markIncomplete(results, incomplete) : results;
+}
+
+function firstFailure(nodes: readonly TapNode[]): string | undefined {
+  for (const node of nodes) {
+    if (node.status !== 'failed') continue;
+    return node.message ?? firstFailure(node.children) ?? (node.subtest ? undefined : node.name);
+  }
+  return undefined;
+}
+
+/** A failure's message from a TAP YAML block: node:test's `error`, AVA's `message`, else the block (tape's operator/expected/actual) without stacks. */
+function yamlMessage(body: string): string | undefined {
+  const error = /^\s*error:\s*(?:\|-?\s*\n((?:\s+.*\n?)+?)(?=^\s*\w+:)|(.*))/m.exec(`${body}\nend:`);
+  const fromError = (error?.[1] ?? error?.[2] ?? '').trim().replace(/^'(.*)'$/s, '$1');
+  if (fromError) return shortMessage(fromError);
+  const message = /^\s*message:\s*(.*)$/m.exec(body)?.[1]?.trim().replace(/^'(.*)'$/s, '$1');
+  if (message) return shortMessage(message);
+  const indent = Math.min(...body.split('\n').filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of body.split('\n')) {
+    if (!line.trim()) continue;
+    const own = line.length - line.trimStart().length === indent;
+    if (own) skipping = /^\s*(stack|at|source|cwd|stdio|externalID|duration_ms|type|failureType|code):/.test(line);
+    if (!skipping) kept.push(line.slice(indent));
+  }
+  return shortMessage(kept.join('\n'));
+}
+
+/** The name of the failed test that stands for a run that did not finish. */
+export const INCOMPLETE_RUN_TEST = '(run did not finish)';
+
+/**
+ * Marks a run that did not finish: the results say why (`incomplete`) and carry one more, failed
+ * test, so that no comparison can read a cut-off run as a pass.
+ */
+export function markIncomplete(results: ParsedResults, reason: string): ParsedResults {
+  if (results.incomplete) return results;
+  return { ...results, incomplete: reason, tests: [...results.tests, { name: INCOMPLETE_RUN_TEST, status: 'failed', durationMs: 0, message: reason }] };
+}
+
+const SIGNALS: Readonly<Record<number, string>> = { 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+
+/**
+ * Why a test command's process died before it finished, from how it ended: killed by a signal
+ * (reported by the process or, through `sh`, as exit code 128 + signal), npm reporting its script
+ * killed, or V8 running out of heap. Undefined for a run that ended on its own, passing or not.
+ */
+export function deathOf(run: { readonly exitCode: number | null; readonly signal: string | null; readonly output: string }): string | undefined {
+  if (run.signal) return `the test run was killed (${run.signal})`;
+  if (run.exitCode === null) return 'the test run ended without an exit code (killed)';
+  const bySignal = SIGNALS[run.exitCode - 128];
+  if (bySignal) return `the test run was killed (${bySignal}, exit code ${run.exitCode})`;
+  const npm = /^npm (?:ERR!|error) signal (SIG[A-Z]+)/m.exec(run.output);
+  if (npm) return `the test run was killed (${npm[1]})`;
+  const heap = /FATAL ERROR: [^\n]*JavaScript heap out of memory/.exec(run.output);
+  if (heap) return 'the test run ran out of memory (JavaScript heap out of memory)';
+  return undefined;
 }
 
 /** The fallback when no report was found: the whole command is one test, passed iff it exited 0. */
