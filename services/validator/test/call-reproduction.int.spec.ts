@@ -121,7 +121,8 @@ describe('the reproduction gate on a repository whose runner has no regression t
         },
       },
     });
-    expect(verdict.data.logs?.map((l) => l.step)).toEqual(['test:baseline', 'reproduce:baseline', 'test:patched', 'reproduce:patched']);
+    // Every step, in order: the recording and replays are the differential check.
+    expect(verdict.data.logs?.map((l) => l.step)).toEqual(['test:baseline', 'reproduce:baseline', 'record:baseline', 'replay:baseline', 'replay:baseline:again', 'test:patched', 'reproduce:patched', 'replay:patched']);
   });
 
   it('rejects a patch that passes the suite but leaves the captured call throwing', async () => {
@@ -166,5 +167,25 @@ describe('the reproduction gate on a repository whose runner has no regression t
     const fix = withParseLine(HEALED);
     const verdict = await validate(request(r, r.diff({ 'lib/parse.js': fix }), { ...CALL, args: [['--foo'], {}] }));
     expect(verdict).toMatchObject({ type: 'PatchUnproven', data: { reason: expect.stringContaining('returned normally on the unpatched baseline'), reproduction: { call: { baseline: { outcome: 'returned' } } } } });
+  });
+
+  it('rejects, by the differential check, a guard that heals the crash by returning a wrong value on a path that worked', async () => {
+    // The suite only checks that parsing does not throw: it cannot see a wrong result.
+    const smoke = repo({
+      'package.json': JSON.stringify({ name: 'argv-lite', version: '1.0.0', main: 'lib/parse.js', scripts: { test: 'node test/run.js' } }, null, 2),
+      'lib/parse.js': `${PARSE}\nmodule.exports = { parse };\n`,
+      'test/run.js': "const { parse } = require('../lib/parse.js');\nparse(['a'], { default: { name: 'x' } });\nparse([], {});\nconsole.log('ok 1 - parse does not throw');\n",
+    });
+    const guard = withParseLine('  return { _: [] };\n');
+    const verdict = await validate(request(smoke, smoke.diff({ 'lib/parse.js': guard }), CALL));
+    expect(verdict).toMatchObject({
+      type: 'PatchRejected',
+      data: { stage: 'behaviour', reason: expect.stringContaining('The patch changes the result of a call that worked on the baseline: parse(["a"], {"default":{"name":"x"}}) in lib/parse.js returned {"_":[],"strings":["a"],"name":"x"}, and returns {"_":[]} with the patch') },
+    });
+    expect(verdict.data.logs?.map((l) => l.step)).toEqual(expect.arrayContaining(['record:baseline', 'replay:baseline', 'replay:baseline:again', 'replay:patched']));
+
+    // The fix that keeps that path as it was passes the same check.
+    const healed = await validate(request(smoke, smoke.diff({ 'lib/parse.js': withParseLine(HEALED) }), CALL));
+    expect(healed).toMatchObject({ type: 'PatchValidated' });
   });
 });

@@ -90,7 +90,8 @@ describe('validatePatch on real repositories', () => {
         expect.objectContaining({ name: 'count counts items', status: 'passed', baseline: 'passed' }),
       ]),
     );
-    expect(verdict.data.logs?.map((l) => l.step)).toEqual(['test:baseline', 'reproduction:baseline', 'test:patched', 'reproduction:patched']);
+    // The differential check records the suite's calls to src/cart.js and replays them on both trees.
+    expect(verdict.data.logs?.map((l) => l.step)).toEqual(['test:baseline', 'record:baseline', 'replay:baseline', 'replay:baseline:again', 'reproduction:baseline', 'test:patched', 'reproduction:patched', 'replay:patched']);
     expect(await fullLogs(req.patchId)).toContain('TAP version');
 
     // The full logs are retrievable with `antibody logs <patchId>`.
@@ -99,7 +100,7 @@ describe('validatePatch on real repositories', () => {
     const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: {} };
     const flags = ['--database-url', db.databaseUrl, '--schema', db.schema];
     expect(await runCli([...flags, 'logs', req.patchId, '--step', 'test:patched'], io)).toBe(0);
-    expect(stdout).toMatch(/^== test:patched · node --test · exit 0 · /);
+    expect(stdout).toMatch(/^== test:patched · (NODE_OPTIONS=.* )?node --test · exit 0 · /);
     expect(stdout).toContain('# pass 3');
     expect(await runCli([...flags, 'logs', 'not-a-uuid'], io)).toBe(2);
     expect(await runCli([...flags, 'logs', randomUUID()], io)).toBe(1);
@@ -114,9 +115,9 @@ describe('validatePatch on real repositories', () => {
     const sandbox = verdict.data.sandbox!;
     const network = detectIsolation().mode === 'namespaces' ? 'loopback-only' : 'host';
     expect(sandbox).toMatchObject({ network, limits: expect.arrayContaining(['timeout 30s']) });
-    expect(sandbox.steps?.map((s) => s.step)).toEqual(['install', 'test:baseline', 'test:patched']);
+    expect(sandbox.steps?.map((s) => s.step)).toEqual(['install', 'test:baseline', 'record:baseline', 'replay:baseline', 'replay:baseline:again', 'test:patched', 'replay:patched']);
     expect(sandbox.steps?.[0]).toMatchObject({ step: 'install', network: 'host', limits: expect.arrayContaining(['timeout 60s']) });
-    expect(sandbox.steps?.[2]).toMatchObject({ step: 'test:patched', network, limits: expect.arrayContaining(['timeout 30s']) });
+    expect(sandbox.steps?.[5]).toMatchObject({ step: 'test:patched', network, limits: expect.arrayContaining(['timeout 30s']) });
   });
 
   it('rejects a patch that breaks another test, naming that test', async () => {
@@ -158,7 +159,8 @@ describe('validatePatch on real repositories', () => {
   });
 
   it('detects a flaky test as flaky instead of blaming the patch', async () => {
-    // Passes on odd-numbered runs within one worktree: baseline (1st) passes, patched (2nd) fails, re-run (3rd) passes.
+    // Fails only on the 3rd run of the suite within one worktree: baseline (1st) and the differential
+    // check's recording (2nd) pass, patched (3rd) fails, its re-run (4th) passes.
     const flaky = `const { test } = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -167,7 +169,7 @@ test('sometimes fails', () => {
   const file = path.join(__dirname, '..', '.runs');
   const n = (fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0) + 1;
   fs.writeFileSync(file, String(n));
-  assert.equal(n % 2, 1, 'fails on even runs');
+  assert.notEqual(n, 3, 'fails on the third run');
 });
 `;
     const repo = shop({ 'test/flaky.test.js': flaky });

@@ -302,9 +302,9 @@ export const patchRejected = z.object({
   reason: text,
   failingTests: z.array(text),
   stage: z
-    .enum(['prepare', 'apply', 'policy', 'install', 'build', 'baseline', 'tests', 'reproduction'])
+    .enum(['prepare', 'apply', 'policy', 'install', 'build', 'baseline', 'tests', 'behaviour', 'reproduction'])
     .optional()
-    .describe('The validation step that rejected the patch.'),
+    .describe('The validation step that rejected the patch (`behaviour`: a call that worked on the baseline returns something else with the patch).'),
   violations: z.array(text).optional().describe('Sandbox or policy violations observed, each in plain words.'),
   tests: z.array(validationTest).optional(),
   reproduction: validationReproduction.optional(),

@@ -1,4 +1,5 @@
 import { describeFrame, judgeCall, type CallOutcome, type CallProof, type CapturedThrow, type HarnessPlan, type NoCall } from './call-reproduction';
+import type { BehaviourCheck } from './differential';
 import type { ParsedResults, TestResult, TestStatus } from './test-results';
 
 /** How one sandboxed run of a command ended. */
@@ -37,6 +38,8 @@ export interface VerdictInput {
   readonly reproduction: ReproductionOutcome;
   /** The captured failing call made again by the harness, on the baseline and (when it reproduced there) with the patch. */
   readonly call: CallRuns;
+  /** The differential check: recorded calls that worked on the baseline, replayed with the patch. */
+  readonly behaviour?: BehaviourCheck;
   /** The policy's `allowedErrors`: typed errors a patch may turn the crash into. */
   readonly allowedErrors: readonly string[];
   /** Risky capabilities the patch adds (see `risksOfDiff`), each as one readable line. */
@@ -104,7 +107,7 @@ export type Verdict =
     }
   | {
       readonly kind: 'rejected';
-      readonly stage: 'baseline' | 'policy' | 'tests' | 'reproduction';
+      readonly stage: 'baseline' | 'policy' | 'tests' | 'behaviour' | 'reproduction';
       readonly reason: string;
       readonly failingTests: readonly string[];
       readonly violations: readonly string[];
@@ -155,13 +158,15 @@ export function suspectTests(baseline: ParsedResults, patched: ParsedResults): s
  * 4. a test that passed on the baseline fails with the patch in every run (mixed outcomes are
  *    flaky and not blamed on the patch), or disappeared while the run failed: rejected at `tests`
  *    naming those tests;
- * 5. the captured call, made again by the harness, threw the captured exception at the captured
+ * 5. a call the tests made to a changed module, which returned on the baseline (deterministically),
+ *    returns something else with the patch (the differential check): rejected at `behaviour`;
+ * 6. the captured call, made again by the harness, threw the captured exception at the captured
  *    frame on the baseline and, with the patch, still throws it, throws it one frame further, or
  *    throws another error the policy does not allow: rejected at `reproduction`;
- * 6. the generated regression test failed on the baseline and still fails (or passes only
+ * 7. the generated regression test failed on the baseline and still fails (or passes only
  *    sometimes) with the patch: rejected at `reproduction`;
- * 7. either reproduction failed on the baseline and passes with the patch: validated;
- * 8. otherwise nothing proves the patch heals the failure: unproven, never validated.
+ * 8. either reproduction failed on the baseline and passes with the patch: validated;
+ * 9. otherwise nothing proves the patch heals the failure: unproven, never validated.
  */
 export function decideVerdict(input: VerdictInput): Verdict {
   const baselineTests = mergeRuns([input.baseline.results]);
@@ -171,7 +176,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
   const proof = callProof(input.call, input.allowedErrors);
   const generated = reproductionEvidence(input.reproduction);
   const reproduction = withCall(proof && proof.kind !== 'unproven' ? { ...generated, status: 'reproduced', reason: sentence(proof.reason) } : generated, input.call);
-  const reject = (stage: 'baseline' | 'policy' | 'tests' | 'reproduction', reason: string, failingTests: readonly string[], violations: readonly string[] = []): Verdict => ({
+  const reject = (stage: 'baseline' | 'policy' | 'tests' | 'behaviour' | 'reproduction', reason: string, failingTests: readonly string[], violations: readonly string[] = []): Verdict => ({
     kind: 'rejected',
     stage,
     reason,
@@ -218,6 +223,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
     return reject('tests', `${count} with the patch${reruns}: ${names}.`, broken);
   }
 
+  if (input.behaviour?.kind === 'changed') return reject('behaviour', sentence(input.behaviour.reason), []);
   if (proof?.kind === 'not-healed') return reject('reproduction', `The patch does not heal the captured failure: ${proof.reason}`, []);
   const r = input.reproduction;
   if (r.kind === 'built' && r.baseline === 'failed' && r.patched === 'failed') {

@@ -11,6 +11,8 @@ import {
   enterSandbox,
   install,
   prepare,
+  checkBehaviour,
+  recordBehaviour,
   reproduceCallOnBaseline,
   reproduceCallOnPatched,
   reproduceOnBaseline,
@@ -73,6 +75,7 @@ export async function validatePatch(request: ValidationRequest, deps: Validation
 
     const call = await reproduceCallOnBaseline(run, { baseline: unpatched, ...(request.failure ? { failure: request.failure } : {}), ...(service.commands.build ? { build: service.commands.build } : {}) });
     if (isRejection(call)) return rejected(call);
+    const behaviour = await recordBehaviour(run, { diff, packageJson: unpatched.packageJson, test: service.commands.test });
     const reproduction = await reproduceOnBaseline(run, { patchId, packageJson: unpatched.packageJson, ...(request.failure ? { failure: request.failure } : {}) });
 
     await applyPatch(run, diff);
@@ -82,6 +85,7 @@ export async function validatePatch(request: ValidationRequest, deps: Validation
     const tests = await testPatched(run, { command: service.commands.test, framework: unpatched.framework, baseline: unpatched.summary });
     const reproduced = await reproduceOnPatched(run, reproduction);
     const callWithPatch = await reproduceCallOnPatched(run, call);
+    const kept = await checkBehaviour(run, behaviour);
 
     const verdict = decideVerdict({
       baseline: unpatched.summary,
@@ -89,6 +93,7 @@ export async function validatePatch(request: ValidationRequest, deps: Validation
       reruns: tests.reruns,
       reproduction: reproduced,
       call: callWithPatch,
+      behaviour: kept,
       allowedErrors: service.policy.allowedErrors ?? [],
       risks: risksOfDiff(diff).map((r) => `${r.risk} (${r.file}: ${r.line})`),
     });

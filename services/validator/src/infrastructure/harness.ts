@@ -8,6 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CallOutcome, HarnessPlan } from '../domain/call-reproduction';
+import { DECODE_SOURCE } from './captured-values';
 import { exitCodeResult } from '../domain/test-results';
 import { violationsInOutput, violationsOfRun } from '../domain/violations';
 import { runSandboxed, scrubbedEnv } from './sandbox';
@@ -97,52 +98,7 @@ function finish(result) {
   fs.writeSync(1, '\n' + ${JSON.stringify(MARKER)} + JSON.stringify(result) + '\n');
 }
 
-const INSTANCES = {
-  'Intl.Segmenter': (...a) => new Intl.Segmenter(...a),
-  'Intl.Collator': (...a) => new Intl.Collator(...a),
-  'Intl.DateTimeFormat': (...a) => new Intl.DateTimeFormat(...a),
-  'Intl.NumberFormat': (...a) => new Intl.NumberFormat(...a),
-  URL: (...a) => new URL(...a),
-  URLSearchParams: (...a) => new URLSearchParams(...a),
-  Uint8Array: (a) => Uint8Array.from(a),
-  Buffer: (text, encoding) => Buffer.from(text, encoding),
-};
-
-// Values JSON cannot hold arrive as one-key objects (see the contract's capturedValueSchema);
-// Sentry's local variables mark null and undefined as '<null>' and '<undefined>'.
-function decode(value, fromLocals) {
-  if (fromLocals && value === '<null>') return null;
-  if (fromLocals && value === '<undefined>') return undefined;
-  if (Array.isArray(value)) return value.map((v) => decode(v, fromLocals));
-  if (value === null || typeof value !== 'object') return value;
-  const keys = Object.keys(value);
-  if (keys.length === 1 && keys[0].startsWith('$')) {
-    const v = value[keys[0]];
-    switch (keys[0]) {
-      case '$undefined': return undefined;
-      case '$bigint': return BigInt(v);
-      case '$number': return Number(v);
-      case '$date': return new Date(v);
-      case '$regexp': return new RegExp(v[0], v[1]);
-      case '$map': return new Map(v.map(([k, x]) => [decode(k, fromLocals), decode(x, fromLocals)]));
-      case '$set': return new Set(v.map((x) => decode(x, fromLocals)));
-      case '$symbol': return Symbol(v);
-      case '$nullProto': return Object.assign(Object.create(null), decode(v, fromLocals));
-      case '$function': { const f = function () {}; Object.defineProperty(f, 'name', { value: String(v) }); return f; }
-      case '$literal': return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x, fromLocals)]));
-      case '$sparse': { const a = new Array(v.length); for (const [i, x] of Object.entries(v.items)) a[Number(i)] = decode(x, fromLocals); return a; }
-      case '$instance': {
-        // Only standard constructors, by name: data that names a built-in object, never code.
-        const make = INSTANCES[v[0]];
-        if (!make) throw new Error('cannot make an instance of ' + String(v[0]) + ' (known: ' + Object.keys(INSTANCES).join(', ') + ')');
-        return make(...(v[1] || []).map((x) => decode(x, fromLocals)));
-      }
-      default: break;
-    }
-  }
-  return Object.fromEntries(keys.map((k) => [k, decode(value[k], fromLocals)]));
-}
-
+${DECODE_SOURCE}
 // A repository's TypeScript sources load through the validator's own compiler (types are not checked here).
 function registerTypeScript() {
   if (!plan.typescript) throw new Error('no TypeScript compiler is available to load a .ts module');

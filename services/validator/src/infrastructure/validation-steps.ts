@@ -23,6 +23,8 @@ import {
   type ValidationEvidence,
 } from '../domain/steps';
 import { suspectTests, type CallRuns, type ReproductionOutcome, type RunSummary } from '../domain/verdict';
+import { decideBehaviour, modulesToRecord, type BehaviourCheck, type RecordedCall, type Replayed } from '../domain/differential';
+import { recordCalls, replayCalls } from './differential';
 import { runHarness } from './harness';
 import type { ServiceUnderCare } from '../domain/validation';
 import { detectIsolation, freshSandboxUid, type SandboxLimits } from './sandbox';
@@ -320,4 +322,43 @@ export async function reproduceOnPatched(run: ValidationRun, reproduction: Basel
     runs.push(reproductionStatusIn(ran.summary, generated.testName) ?? REPRODUCTION_DID_NOT_RUN);
   } while (rerunReproduction(runs, onBaseline, run.settings.flakyReruns));
   return reproductionOutcome(generated, onBaseline, runs);
+}
+
+/** The calls the baseline's tests made to the changed modules, and their replays on the baseline. */
+export interface RecordedBehaviour {
+  readonly calls: readonly RecordedCall[];
+  readonly baseline: readonly Replayed[];
+  readonly again: readonly Replayed[];
+  /** Why nothing was recorded, when nothing was. */
+  readonly note?: string;
+}
+
+/**
+ * Differential check (baseline): the test command once more with the recorder watching the
+ * modules the patch changes, then the recorded calls replayed twice on the unpatched tree (a call
+ * whose two results differ is not deterministic and is not compared).
+ */
+export async function recordBehaviour(run: ValidationRun, inputs: { readonly diff: string; readonly packageJson: unknown; readonly test: string }): Promise<RecordedBehaviour> {
+  const modules = modulesToRecord(inputs.diff, (inputs.packageJson as { type?: unknown } | undefined)?.type);
+  if (modules.length === 0) {
+    const note = 'the patch changes no JavaScript module loaded with require, so no calls were recorded';
+    await run.log.note('record:baseline', `Differential check not run: ${note}.`);
+    return { calls: [], baseline: [], again: [], note };
+  }
+  const recorded = await recordCalls(run, 'record:baseline', inputs.test, modules);
+  await run.log.record(recorded.run);
+  if (recorded.calls.length === 0) return { calls: [], baseline: [], again: [] };
+  const first = await replayCalls(run, 'replay:baseline', recorded.calls);
+  await run.log.record(first.run);
+  const second = await replayCalls(run, 'replay:baseline:again', recorded.calls);
+  await run.log.record(second.run);
+  return { calls: recorded.calls, baseline: first.results, again: second.results };
+}
+
+/** Differential check (patched): the recorded calls replayed with the patch, and what that says. */
+export async function checkBehaviour(run: ValidationRun, recorded: RecordedBehaviour): Promise<BehaviourCheck> {
+  if (recorded.calls.length === 0) return { kind: 'not-checked', reason: recorded.note ?? 'the tests made no recordable call to the changed modules' };
+  const patched = await replayCalls(run, 'replay:patched', recorded.calls);
+  await run.log.record(patched.run);
+  return decideBehaviour(recorded.calls, recorded.baseline, recorded.again, patched.results);
 }
