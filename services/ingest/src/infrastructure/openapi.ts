@@ -22,7 +22,7 @@ const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retry
  * the same zod schema the endpoint validates with, so the two cannot drift.
  */
 export function openApiDocument(): Record<string, unknown> {
-  const nativeError = z.toJSONSchema(nativeErrorSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  const nativeError = z.toJSONSchema(nativeErrorSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
   delete nativeError['$schema'];
   const common = {
     '401': errorResponse('No ingest key was presented.'),
