@@ -121,8 +121,9 @@ async function withRetry<T>(what: string, where: string, options: ConnectOptions
  * (0.5s doubling, capped at 10s) while Postgres is unreachable. Each failed attempt logs one line,
  * e.g. `antibody-analyzer: cannot reach Postgres at 127.0.0.1:5999 (ECONNREFUSED); retrying in 2s`.
  *
- * The pool survives a Postgres restart: errors on idle clients are logged, not thrown, and the
- * next query opens a fresh connection.
+ * The pool survives a Postgres restart: errors on idle clients are logged, not thrown, a client
+ * checked out when its connection drops fails its next query instead of ending the process, and
+ * the next query opens a fresh connection.
  *
  * @throws ConnectError when `maxAttempts`/`deadlineMs` run out or `signal` aborts.
  */
@@ -134,6 +135,11 @@ export async function connectPostgres(url: string, options: ConnectOptions): Pro
   pool.on('error', (err) => {
     options.log.warn(`${name}: lost an idle Postgres connection to ${where} (${describeConnectError(err)}); the pool reconnects on next use`);
   });
+  // A client checked out of the pool has no pool listener. One held for long (a session advisory
+  // lock kept through a whole validation or rollout) whose connection Postgres drops (a restart)
+  // would otherwise emit an unhandled 'error' and end the process. Its holder's next query rejects
+  // instead, and releasing it with that error discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await withRetry('Postgres', where, options, async () => {
       const client = await pool.connect();

@@ -272,6 +272,22 @@ describe('connecting with retry', () => {
     }
   });
 
+  it('survives Postgres dropping a connection that is checked out (a held session lock): its next query fails, the pool goes on', async () => {
+    const pool = await connectPostgres(DATABASE_URL, { service: 'int-held', log: recordingLog() });
+    const admin = await connectPostgres(DATABASE_URL, { service: 'int-admin', log: recordingLog() });
+    try {
+      const held = await pool.connect();
+      await held.query('SELECT pg_try_advisory_lock(42)');
+      // What a Postgres restart does to every backend: FATAL 57P01 on the held connection.
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'antibody-int-held'");
+      await expect(held.query('SELECT 1')).rejects.toThrow();
+      held.release(true);
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([pool.end(), admin.end()]);
+    }
+  });
+
   it('logs one line per failed Postgres attempt, then gives up with a ConnectError', async () => {
     const port = await closedPort();
     const log = recordingLog();
