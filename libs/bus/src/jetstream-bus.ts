@@ -19,7 +19,19 @@ export interface JetStreamBusOptions {
   readonly onError?: (error: unknown) => void;
   /** Counts deliveries by outcome (see `createBusMetrics`). */
   readonly metrics?: BusMetrics;
+  /**
+   * How long NATS waits for word from the instance holding a message before handing it to another
+   * (the consumer's `ack_wait`, at most the handler's `ackWaitMs`; default {@link DEFAULT_LEASE_MS}).
+   * A held message is kept with in-progress acks every third of it, while it waits for a handler
+   * slot and while it is handled, up to the handler's `ackWaitMs`: a live instance keeps its work
+   * however long it takes, a killed one's messages go to another instance (or to it, restarted)
+   * within one lease.
+   */
+  readonly leaseMs?: number;
 }
+
+/** Default lease of a held message: what a crashed instance's work waits before it is delivered again. */
+export const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * Consumers on JetStream: one durable pull consumer per service, shared by all its instances.
@@ -42,7 +54,7 @@ export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
         types: resolved.typeList,
         subjectPrefix: prefix,
         maxDeliver: resolved.maxDeliver,
-        ackWaitMs: resolved.ackWaitMs,
+        ackWaitMs: Math.min(resolved.ackWaitMs, options.leaseMs ?? DEFAULT_LEASE_MS),
         multipleFilters: supportsMultipleFilters(options.nc),
       });
       const existed = await jsm.consumers.info(streamName, resolved.durable).then(
@@ -55,8 +67,10 @@ export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
 
       const settings = { ...handlingSettings(resolved, options.store, options.producer, handler, options.metrics), skipUpTo: caughtUpTo };
       const consumer = await jetstream(options.nc).consumers.get(streamName, resolved.durable);
-      const messages = await consumer.consume({ max_messages: Math.max(10, resolved.concurrency * 4) });
-      const loop = runMessages(messages, settings, resolved.concurrency, options.onError);
+      const held = Math.max(10, resolved.concurrency * 4);
+      const messages = await consumer.consume({ max_messages: held });
+      const lease = { leaseMs: Math.min(resolved.ackWaitMs, options.leaseMs ?? DEFAULT_LEASE_MS), holdMs: resolved.ackWaitMs };
+      const loop = runMessages(messages, settings, { concurrency: resolved.concurrency, held, lease }, options.onError);
       const running: Consumer = {
         durable: resolved.durable,
         stop: async () => {
@@ -74,14 +88,66 @@ export function createJetStreamBus(options: JetStreamBusOptions): EventBus {
   };
 }
 
-async function runMessages(messages: ConsumerMessages, settings: HandlingSettings, concurrency: number, onError?: (error: unknown) => void): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
+interface Lease {
+  /** The consumer's ack_wait. */
+  readonly leaseMs: number;
+  /** The handler's ackWaitMs: after this long a message is no longer kept. */
+  readonly holdMs: number;
+}
+
+/**
+ * Takes up to `held` messages off the subscription, each kept with in-progress acks from the
+ * moment it arrives (see {@link JetStreamBusOptions.leaseMs}), and handles `concurrency` at a time.
+ */
+async function runMessages(messages: ConsumerMessages, settings: HandlingSettings, limits: { concurrency: number; held: number; lease: Lease }, onError?: (error: unknown) => void): Promise<void> {
+  const holding = new Set<Promise<void>>();
+  const slots = semaphore(limits.concurrency);
   for await (const msg of messages) {
-    const work = handleMessage(msg, settings, onError).finally(() => inFlight.delete(work));
-    inFlight.add(work);
-    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const stopKeeping = keep(msg, limits.lease);
+    const work = slots
+      .run(() => handleMessage(msg, settings, onError))
+      .finally(() => {
+        stopKeeping();
+        holding.delete(work);
+      });
+    holding.add(work);
+    if (holding.size >= limits.held) await Promise.race(holding);
   }
-  await Promise.all(inFlight);
+  await Promise.all(holding);
+}
+
+/** Sends in-progress acks every third of the lease until stopped or until the hold time would pass. */
+function keep(msg: JsMsg, lease: Lease): () => void {
+  if (lease.holdMs <= lease.leaseMs) return () => undefined;
+  const since = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - since + lease.leaseMs > lease.holdMs) return clearInterval(timer);
+    try {
+      msg.working();
+    } catch {
+      // The connection is closing: NATS redelivers after the lease.
+    }
+  }, Math.max(100, Math.floor(lease.leaseMs / 3)));
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function semaphore(size: number): { run<T>(task: () => Promise<T>): Promise<T> } {
+  let free = size;
+  const waiting: Array<() => void> = [];
+  return {
+    async run(task) {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      try {
+        return await task();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      }
+    },
+  };
 }
 
 async function handleMessage(msg: JsMsg, settings: HandlingSettings, onError?: (error: unknown) => void): Promise<void> {
