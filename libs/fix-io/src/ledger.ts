@@ -15,7 +15,7 @@ export const LEDGER_SUBSCRIPTION = 'fix-kit-ledger';
  */
 export interface FixLedger {
   readonly subscription: Subscription;
-  /** Waits (up to `timeoutMs`) until every event readable now is in the ledger. */
+  /** Waits (up to `timeoutMs`, default 30 s: the projection falls behind on a busy machine) until every event readable now is in the ledger; throws after it. */
   catchUp(timeoutMs?: number): Promise<void>;
   /** Every pattern, best estimate first; retired ones included (check `retired`). */
   patterns(): Promise<PatternState[]>;
@@ -102,7 +102,7 @@ export async function startFixLedger(store: EventStore, options: { pollIntervalM
   });
   return {
     subscription,
-    catchUp: (timeoutMs = 10_000) => subscription.caughtUp({ timeoutMs }),
+    catchUp: (timeoutMs = 30_000) => subscription.caughtUp({ timeoutMs }),
     async patterns() {
       const { rows } = await store.pool.query(`SELECT * FROM ${s}.fixkit_patterns ORDER BY estimate DESC, pattern_id`);
       return rows.map((r: Record<string, unknown>) => ({

@@ -67,7 +67,7 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
 
     const p1 = randomUUID();
     const request = await rollBack(streamId, p1, [p1]);
-    await waitFor(async () => (await after(request)).some((e) => ['DiagnosisMade', 'DiagnosisFailed', 'IncidentEscalated'].includes(e.type)), { timeoutMs: 20_000, description: 'the answer to DiagnosisRequested' });
+    await waitFor(async () => (await after(request)).some((e) => ['DiagnosisMade', 'DiagnosisFailed', 'IncidentEscalated'].includes(e.type)), { timeoutMs: 60_000, description: 'the answer to DiagnosisRequested' });
     const answer = await after(request);
     expect(answer.map((e) => e.type)).toEqual(['DiagnosisMade']);
     const again = answer[0]!;
@@ -94,9 +94,9 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
 
     const [p1, p2] = [randomUUID(), randomUUID()];
     const round1 = await rollBack(streamId, p1, [p1]);
-    await waitFor(async () => (await after(round1)).some((e) => e.type === 'DiagnosisMade'), { timeoutMs: 20_000, description: 'round 1 diagnosed' });
+    await waitFor(async () => (await after(round1)).some((e) => e.type === 'DiagnosisMade'), { timeoutMs: 60_000, description: 'round 1 diagnosed' });
     const round2 = await rollBack(streamId, p2, [p1, p2]);
-    await waitFor(async () => (await after(round2)).some((e) => e.type === 'IncidentEscalated' || e.type === 'DiagnosisMade'), { timeoutMs: 20_000, description: 'round 2 answered' });
+    await waitFor(async () => (await after(round2)).some((e) => e.type === 'IncidentEscalated' || e.type === 'DiagnosisMade'), { timeoutMs: 60_000, description: 'round 2 answered' });
     const answer = await after(round2);
     expect(answer.map((e) => e.type)).toEqual(['IncidentEscalated']);
     expect(answer[0]?.data).toEqual({
@@ -124,7 +124,7 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
 
       const p1 = randomUUID();
       const request = await rollBack(streamId, p1, [p1]);
-      await waitFor(async () => (await after(request)).some((e) => e.type === 'DiagnosisMade' || e.type === 'DiagnosisFailed'), { timeoutMs: 20_000, description: 'the LLM re-diagnosis' });
+      await waitFor(async () => (await after(request)).some((e) => e.type === 'DiagnosisMade' || e.type === 'DiagnosisFailed'), { timeoutMs: 60_000, description: 'the LLM re-diagnosis' });
       expect((await after(request)).map((e) => e.type)).toEqual(['LlmCallMetered', 'DiagnosisMade']);
       expect(fake.requests).toHaveLength(2);
       expect(fake.requests[1]?.messages[0]?.content).toMatch(/"failedFixes" lists changes already tried/);
@@ -156,7 +156,7 @@ describe('antibody-analyzer after a rollback (real Postgres, store-log transport
 
       const p1 = randomUUID();
       const request = await rollBack(streamId, p1, [p1]);
-      await waitFor(async () => (await after(request)).some((e) => e.type === 'IncidentEscalated' || e.type === 'DiagnosisMade'), { timeoutMs: 20_000, description: 'the answer to the request' });
+      await waitFor(async () => (await after(request)).some((e) => e.type === 'IncidentEscalated' || e.type === 'DiagnosisMade'), { timeoutMs: 60_000, description: 'the answer to the request' });
       const answer = await after(request);
       expect(answer.map((e) => e.type)).toEqual(['DiagnosisFailed', 'IncidentEscalated']);
       expect((answer[0]?.data as { reason: string }).reason).toMatch(/per-incident LLM budget would be exceeded \(spent \$0\.0003 of \$0\.00.*no small tier call was made/);
