@@ -2,7 +2,7 @@ import { patchIdSchema, serviceNameSchema, type EventData, type IncidentId, type
 import { deciderSpec, testStream } from '@antibody/testing';
 import { foldEvents } from '@antibody/contracts';
 import { incidentFold, serviceFold, type ServiceState } from '@antibody/domain';
-import { decideCommit, type CommitFacts, type CommitFixCommand } from './commit-fix';
+import { commitSubject, decideCommit, type CommitFacts, type CommitFixCommand } from './commit-fix';
 
 const INCIDENT = '6b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' as IncidentId;
 const SHOP = serviceNameSchema.parse('shop');
@@ -117,5 +117,12 @@ describe('committing the fix of a diagnosis round', () => {
       evidence: ['1 of 1 tests passed', 'UNPROVEN: The captured call returned on the unpatched baseline. Review it as a person: it is never rolled out automatically.', `incident: ${INCIDENT}`],
     });
     expect(spec.given([...given, ...verdicts]).when(when(last, { service: pr, localClone: true })).decision()).not.toHaveProperty('testDiff');
+  });
+
+  it('writes the commit subject as a whole sentence of at most 72 characters, never one cut short', () => {
+    expect(commitSubject('fix', 'Guard items before reducing them. The cart may be empty.', 'heal TypeError in src/cart.js')).toBe('fix: Guard items before reducing them');
+    const long = 'Default the options object when the caller passes none, so that the constructor can read its max property safely';
+    expect(commitSubject('fix', long, 'heal TypeError in lib/lru-cache.js')).toBe('fix: heal TypeError in lib/lru-cache.js');
+    expect(commitSubject('fix (unproven)', long, `heal TypeError in ${'very/'.repeat(20)}deep.js`)).toBe('fix (unproven): heal the incident');
   });
 });

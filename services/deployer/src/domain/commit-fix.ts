@@ -80,7 +80,7 @@ export function decideCommit(command: CommitFixCommand, state: IncidentState, fa
       remote: typeof deploy.settings.remote === 'string' ? deploy.settings.remote : 'origin',
       diff: proposal.diff,
       ...(reproduction.status === 'reproduced' && reproduction.diff ? { testDiff: reproduction.diff } : {}),
-      title: `${unproven ? 'fix (unproven)' : 'fix'}: ${proposal.rationale.split('\n')[0]?.slice(0, 72)}`,
+      title: commitSubject(unproven ? 'fix (unproven)' : 'fix', proposal.rationale, `heal ${opened.exception.type} in ${proposal.files[0] ?? 'the service'}`),
       evidence: [
         `${passed} of ${verdict.data.tests.length} tests passed`,
         unproven ? `UNPROVEN: ${verdict.data.reason} Review it as a person: it is never rolled out automatically.` : `reproduction: ${reproduction.status}`,
@@ -91,6 +91,22 @@ export function decideCommit(command: CommitFixCommand, state: IncidentState, fa
   }
   if (!facts.commit.ok) return escalate(state, `the fix could not be committed: ${facts.commit.reason}`);
   return appendEvents({ type: 'FixCommitted', data: { patchId: settled, ...facts.commit.fix } });
+}
+
+/** Longest commit subject git tools show whole. */
+const SUBJECT_MAX = 72;
+
+/**
+ * A commit subject that is a whole sentence of at most {@link SUBJECT_MAX} characters: the
+ * rationale's first sentence when it fits, else `fallback` (never a sentence cut short).
+ */
+export function commitSubject(prefix: string, rationale: string, fallback: string): string {
+  const firstLine = rationale.split('\n')[0]?.trim() ?? '';
+  const sentence = (/^(.*?[.!?])(\s|$)/.exec(firstLine)?.[1] ?? firstLine).replace(/[.!?]$/, '');
+  const subject = `${prefix}: ${sentence}`;
+  if (sentence !== '' && subject.length <= SUBJECT_MAX) return subject;
+  const short = `${prefix}: ${fallback}`;
+  return short.length <= SUBJECT_MAX ? short : `${prefix}: heal the incident`;
 }
 
 /** The best-ranked unproven candidate of the current round, when no candidate was validated. */

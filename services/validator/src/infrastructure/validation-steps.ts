@@ -181,13 +181,13 @@ export async function install(run: ValidationRun, command: string | undefined): 
   return dependencyKey !== undefined ? { dependencyKey } : {};
 }
 
-/** Apply (check only): the patch must apply cleanly at the release. */
+/** Apply (check only): the patch must apply cleanly at the release; git failing for its own reason is the validator's failure (it throws, and is retried). */
 export async function checkApplies(run: ValidationRun, diff: string): Promise<Rejection | undefined> {
   try {
     await run.workspaces.checkPatch(run.workspace, diff);
     return undefined;
   } catch (error) {
-    if (error instanceof WorkspaceError) return applyFailed(error.message);
+    if (error instanceof WorkspaceError && error.code === 'PATCH_DOES_NOT_APPLY') return applyFailed(error.message);
     throw error;
   }
 }

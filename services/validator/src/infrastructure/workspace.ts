@@ -54,6 +54,32 @@ export interface Workspace {
 const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'];
 
 /**
+ * What `git apply --check` says when the patch itself does not fit the tree (git's messages under
+ * LC_ALL=C); any other failure (a lock held, a missing object, a full disk) is the validator's.
+ */
+const PATCH_MISFITS = /^error: (patch failed|.*: patch does not apply|corrupt patch|.*: No such file or directory|.*: already exists in working directory|.*: does not exist in index|.*: does not match index|.*: wrong type|No valid patches in input|unrecognized input|patch with only garbage|.*: patch fragment without header)/m;
+
+/**
+ * One git operation at a time on each mirror: concurrent `worktree add`, `worktree remove`,
+ * `worktree prune` and `fetch` on one mirror race on its administrative files (a `worktree add`
+ * fails while another's lock is held).
+ */
+class MirrorLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(mirror: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(mirror) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+    const tail = next.catch(() => undefined);
+    this.tails.set(mirror, tail);
+    void tail.then(() => {
+      if (this.tails.get(mirror) === tail) this.tails.delete(mirror);
+    });
+    return next;
+  }
+}
+
+/**
  * Worktrees of services' repositories under `workDir`: a bare mirror per repository
  * (`repos/<hash>.git`, cloned once and fetched when a commit is missing), a detached worktree per
  * validation (`runs/<id>/wt`), and installed dependencies cached by lockfile hash
@@ -61,6 +87,8 @@ const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnp
  * writable directories, so a run can read it but never change it.
  */
 export class Workspaces {
+  private readonly locks = new MirrorLocks();
+
   constructor(private readonly workDir: string) {}
 
   /** The mirror of `url` (a git URL or a local path), cloned on first use. */
@@ -88,7 +116,7 @@ export class Workspaces {
     try {
       return await lookup();
     } catch {
-      await git(mirror, ['fetch', '--quiet', '--prune', 'origin']).catch(() => undefined);
+      await this.locks.run(mirror, () => git(mirror, ['fetch', '--quiet', '--prune', 'origin'])).catch(() => undefined);
       try {
         return await lookup();
       } catch (error) {
@@ -104,7 +132,7 @@ export class Workspaces {
     const worktree = join(root, 'wt');
     await mkdir(root, { recursive: true, mode: 0o711 });
     try {
-      await git(mirror, ['worktree', 'add', '--detach', '--quiet', worktree, commit]);
+      await this.locks.run(mirror, () => git(mirror, ['worktree', 'add', '--detach', '--quiet', worktree, commit]));
     } catch (error) {
       await rm(root, { recursive: true, force: true });
       throw new WorkspaceError('WORKTREE_FAILED', `cannot create a worktree at ${commit}: ${stderrOf(error)}`, { cause: error });
@@ -135,9 +163,9 @@ export class Workspaces {
 
   /** Removes the worktree (and its registration in the mirror) and the temp dirs. Never throws. */
   async remove(workspace: Workspace): Promise<void> {
-    await git(workspace.mirror, ['worktree', 'remove', '--force', workspace.worktree]).catch(() => undefined);
+    await this.locks.run(workspace.mirror, () => git(workspace.mirror, ['worktree', 'remove', '--force', workspace.worktree])).catch(() => undefined);
     await rm(workspace.root, { recursive: true, force: true }).catch(() => undefined);
-    await git(workspace.mirror, ['worktree', 'prune']).catch(() => undefined);
+    await this.locks.run(workspace.mirror, () => git(workspace.mirror, ['worktree', 'prune'])).catch(() => undefined);
   }
 
   /** Files tracked at the worktree's commit. */
@@ -146,11 +174,13 @@ export class Workspaces {
   }
 
   /**
-   * The dependency cache key: SHA-256 of the lockfile and the install command, or undefined when
-   * the tree has no lockfile (then dependencies are installed every time).
+   * The dependency cache key: SHA-256 of the lockfile and the install command; without a lockfile,
+   * of package.json and the install command (the same manifest resolves to the same versions until
+   * the registry publishes newer ones: a cache per manifest is what one validation after another
+   * needs, instead of an install per candidate). Undefined without either.
    */
   async dependencyKey(workspace: Workspace, installCommand: string): Promise<string | undefined> {
-    for (const name of LOCKFILES) {
+    for (const name of [...LOCKFILES, 'package.json']) {
       const path = join(workspace.worktree, name);
       if (!existsSync(path)) continue;
       const hash = createHash('sha256').update(name).update('\0').update(await readFile(path)).update('\0').update(installCommand);
@@ -193,7 +223,9 @@ export class Workspaces {
     try {
       await git(workspace.worktree, ['apply', '--check', '--whitespace=nowarn', '-'], patch);
     } catch (error) {
-      throw new WorkspaceError('PATCH_DOES_NOT_APPLY', `the patch does not apply cleanly at ${workspace.commit.slice(0, 12)}: ${stderrOf(error).split('\n').slice(0, 5).join(' ')}`, { cause: error });
+      const said = stderrOf(error);
+      if (!PATCH_MISFITS.test(said)) throw new WorkspaceError('GIT_FAILED', `git apply --check failed for a reason of its own: ${said.split('\n').slice(0, 5).join(' ')}`, { cause: error });
+      throw new WorkspaceError('PATCH_DOES_NOT_APPLY', `the patch does not apply cleanly at ${workspace.commit.slice(0, 12)}: ${said.split('\n').slice(0, 5).join(' ')}`, { cause: error });
     }
   }
 
@@ -212,7 +244,9 @@ export class Workspaces {
     try {
       await git(workspace.worktree, ['apply', '--check', '--whitespace=nowarn', '-'], patch);
     } catch (error) {
-      throw new WorkspaceError('PATCH_DOES_NOT_APPLY', `the patch does not apply cleanly at ${workspace.commit.slice(0, 12)}: ${stderrOf(error).split('\n').slice(0, 5).join(' ')}`, { cause: error });
+      const said = stderrOf(error);
+      if (!PATCH_MISFITS.test(said)) throw new WorkspaceError('GIT_FAILED', `git apply --check failed for a reason of its own: ${said.split('\n').slice(0, 5).join(' ')}`, { cause: error });
+      throw new WorkspaceError('PATCH_DOES_NOT_APPLY', `the patch does not apply cleanly at ${workspace.commit.slice(0, 12)}: ${said.split('\n').slice(0, 5).join(' ')}`, { cause: error });
     }
     try {
       await git(workspace.worktree, ['apply', '--whitespace=nowarn', '-'], patch);
