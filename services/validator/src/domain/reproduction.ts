@@ -7,8 +7,8 @@ import type { EventData } from '@antibody/contracts';
 /** A failure as the SDK captured it: the `ErrorRecorded` event's data, reduced to what a reproduction needs. */
 export type CapturedFailure = Pick<EventData<'ErrorRecorded'>, 'exception' | 'frames' | 'request'>;
 
-/** A test framework the generator writes for. */
-export type TestFramework = 'jest' | 'node:test';
+/** A test framework the generator writes for, and whose results the validator reads. */
+export type TestFramework = 'jest' | 'vitest' | 'mocha' | 'node:test' | 'jasmine' | 'ava' | 'tap' | 'tape';
 
 /** What the generator needs to know about the repository. */
 export interface RepositoryFacts {
@@ -36,23 +36,105 @@ export interface NoReproduction {
   readonly reason: string;
 }
 
-/** Detects the repository's test framework from package.json (dependencies first, then the test script). */
+interface PackageFacts {
+  readonly type?: unknown;
+  readonly dependencies?: Record<string, unknown>;
+  readonly devDependencies?: Record<string, unknown>;
+  readonly scripts?: Record<string, unknown>;
+}
+
+function packageOf(packageJson: unknown): PackageFacts {
+  return packageJson && typeof packageJson === 'object' ? (packageJson as PackageFacts) : {};
+}
+
+/** The version range the package declares for a dependency (dev or not). */
+function dependency(pkg: PackageFacts, name: string): string | undefined {
+  const range = pkg.devDependencies?.[name] ?? pkg.dependencies?.[name];
+  return typeof range === 'string' ? range : undefined;
+}
+
+/** The major version a range starts with (`^4.3.0` -> 4), when it names one. */
+function majorOf(range: string | undefined): number | undefined {
+  const match = /(\d+)/.exec(range ?? '');
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+// How each runner appears in a script: its binary, not a plugin or formatter named after it
+// (`tap-spec`, `jest-junit`, `mocha-multi`).
+const RUNNER_IN_SCRIPT: ReadonlyArray<readonly [TestFramework, RegExp]> = [
+  ['node:test', /\bnode\b[^&|;]*\s--test\b/],
+  ['vitest', /(?:^|[\s/])vitest(?![\w-])/],
+  ['jest', /(?:^|[\s/])jest(?![\w-])/],
+  ['mocha', /(?:^|[\s/])(?:_?mocha|ts-mocha)(?![\w-])/],
+  ['jasmine', /(?:^|[\s/])jasmine(?![\w-])/],
+  ['ava', /(?:^|[\s/])ava(?![\w-])/],
+  ['tap', /(?:^|[\s/])tap(?![\w-])/],
+  ['tape', /(?:^|[\s/])tape(?![\w-])/],
+];
+
+// When no script names a runner, the first one installed.
+const RUNNER_PACKAGES: ReadonlyArray<readonly [TestFramework, string]> = [
+  ['vitest', 'vitest'],
+  ['jest', 'jest'],
+  ['mocha', 'mocha'],
+  ['ava', 'ava'],
+  ['jasmine', 'jasmine'],
+  ['tap', 'tap'],
+  ['tape', 'tape'],
+];
+
+/** The runner a script runs: the first one it names, following `npm run x` / `yarn x` / `pnpm x` into other scripts. */
+function runnerOfScript(script: string, scripts: Record<string, unknown>, depth = 0): TestFramework | undefined {
+  let first: { framework: TestFramework; at: number } | undefined;
+  for (const [framework, pattern] of RUNNER_IN_SCRIPT) {
+    const at = pattern.exec(script)?.index;
+    if (at !== undefined && (first === undefined || at < first.at)) first = { framework, at };
+  }
+  if (first) return first.framework;
+  if (depth >= 4) return undefined;
+  for (const match of script.matchAll(/\b(?:npm\s+(?:run(?:-script)?\s+)?|yarn\s+(?:run\s+)?|pnpm\s+(?:run\s+)?|run-s\s+|run-p\s+)([\w:.-]+)/g)) {
+    const name = match[1] === 't' ? 'test' : (match[1] ?? '');
+    const next = scripts[name];
+    const found = typeof next === 'string' && next !== script ? runnerOfScript(next, scripts, depth + 1) : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Detects the repository's test framework from package.json: the runner its `test` script runs
+ * (following `npm run x` into other scripts; `node --test` is node:test), else the first test
+ * runner among its dependencies (Vitest, Jest, Mocha, AVA, Jasmine, node-tap, tape).
+ */
 export function detectFramework(packageJson: unknown): TestFramework | undefined {
   if (!packageJson || typeof packageJson !== 'object') return undefined;
-  const pkg = packageJson as { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> };
-  const script = pkg.scripts?.['test'] ?? '';
-  if (/\bnode\b[^&|;]*--test\b/.test(script)) return 'node:test';
-  if (pkg.devDependencies?.['jest'] !== undefined || pkg.dependencies?.['jest'] !== undefined || /\bjest\b/.test(script)) return 'jest';
-  return undefined;
+  const pkg = packageOf(packageJson);
+  const scripts = pkg.scripts ?? {};
+  const script = scripts['test'];
+  const fromScript = typeof script === 'string' ? runnerOfScript(script, scripts) : undefined;
+  if (fromScript) return fromScript;
+  return RUNNER_PACKAGES.find(([, name]) => dependency(pkg, name) !== undefined)?.[0];
 }
 
 const JS_SOURCE = /\.(c|m)?js$/;
 const TS_SOURCE = /\.(c|m)?tsx?$/;
 
-/** Jest runs TypeScript test files only through a transform the repository installs. */
-function jestRunsTypeScript(packageJson: unknown): boolean {
-  const pkg = (packageJson ?? {}) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-  return ['ts-jest', '@swc/jest'].some((d) => pkg.devDependencies?.[d] !== undefined || pkg.dependencies?.[d] !== undefined);
+/** Whether the repository's runner runs TypeScript test files as it is set up. */
+function runsTypeScript(framework: TestFramework, pkg: PackageFacts): boolean {
+  const has = (name: string) => dependency(pkg, name) !== undefined;
+  const testScript = typeof pkg.scripts?.['test'] === 'string' ? pkg.scripts['test'] : '';
+  switch (framework) {
+    case 'vitest':
+      return true;
+    case 'jest':
+      return has('ts-jest') || has('@swc/jest');
+    case 'mocha':
+      return has('ts-node') || has('tsx') || has('ts-mocha') || /\b(ts-node|tsx|@swc-node|esbuild-register)\b/.test(testScript);
+    case 'tap':
+      return (majorOf(dependency(pkg, 'tap')) ?? 0) >= 18;
+    default:
+      return false;
+  }
 }
 
 /**
@@ -74,25 +156,72 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 function callableName(fn: string | undefined): string | undefined {
   if (!fn) return undefined;
   const last = fn.replace(/^async /, '').split('.').pop() ?? '';
-  return IDENTIFIER.test(last) && last !== 'anonymous' ? last : undefined;
+  return IDENTIFIER.test(last) && last !== 'anonymous' && !RESERVED.has(last) ? last : undefined;
+}
+
+const RESERVED = new Set(['await', 'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'let', 'new', 'null', 'return', 'static', 'super', 'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield', 'test', 'assert', 'expect', 'captured', 'input', 'thrownBy', 't', 'it']);
+
+/** Where the repository keeps its tests, and how it names them. */
+interface TestLayout {
+  readonly dir: string;
+  /** `.test`, `.spec`, or empty for plain names in a test directory (`test/cart.js`). */
+  readonly suffix: string;
+}
+
+const TEST_FILE = /\.(test|spec)\.[cm]?[jt]sx?$/i;
+const TEST_DIR = /(^|\/)(test|tests|spec|__tests__)\//;
+const NOT_TESTS = /(^|\/)(node_modules|dist|build|coverage|fixtures?|__fixtures__|__snapshots__|helpers?|support|utils?)\//;
+
+function testLayout(files: readonly string[], framework: TestFramework): TestLayout {
+  const tests = files.filter((f) => !NOT_TESTS.test(f) && /\.[cm]?[jt]sx?$/.test(f) && (TEST_FILE.test(f) || TEST_DIR.test(f)));
+  const byDir = new Map<string, string[]>();
+  for (const file of tests) byDir.set(dirOf(file), [...(byDir.get(dirOf(file)) ?? []), file]);
+  const chosen = [...byDir.entries()].sort((a, b) => b[1].length - a[1].length || a[0].length - b[0].length)[0];
+  if (!chosen) {
+    const dir = framework === 'jasmine' ? 'spec' : files.some((f) => f.startsWith('tests/')) ? 'tests' : 'test';
+    return { dir, suffix: framework === 'jasmine' ? '.spec' : '.test' };
+  }
+  const count = (kind: string) => chosen[1].filter((f) => new RegExp(`\\${kind}\\.[cm]?[jt]sx?$`, 'i').test(f)).length;
+  const suffixes: Array<[string, number]> = [
+    ['.test', count('.test')],
+    ['.spec', count('.spec')],
+    ['', chosen[1].length - count('.test') - count('.spec')],
+  ];
+  const suffix = suffixes.sort((a, b) => b[1] - a[1])[0]?.[0] ?? '.test';
+  // A plain name is a test only inside a test directory.
+  return { dir: chosen[0], suffix: suffix === '' && !TEST_DIR.test(`${chosen[0]}/`) ? '.test' : suffix };
+}
+
+/** How a generated test is written: its framework, module system, language and assertion library. */
+export interface TestStyle {
+  readonly framework: TestFramework;
+  readonly esm: boolean;
+  readonly typescript: boolean;
+  readonly chai: boolean;
 }
 
 /**
- * Builds a test that calls the top in-app frame's exported function with the captured request
- * data (or with no argument when none was captured) and fails when the captured exception recurs
- * (same type and message). So it fails on the unpatched code when the failure is reproducible and
- * passes once the patch fixes it. Only JavaScript modules in the repository are called; the
- * reason says which condition was not met otherwise.
+ * Builds a regression test that calls the top in-app frame's exported function with the captured
+ * request data (a JSON body sent as text is parsed first; no argument when none was captured) and
+ * fails while the captured exception recurs (same name and message): it fails on the unpatched
+ * code when the failure is reproducible and passes once the patch fixes it. Any other outcome
+ * passes — a typed error the patch now throws, or a missing export, proves nothing here; the
+ * reproduction gate judges those.
+ *
+ * It is written as a person of the repository would: in its framework (Jest, Vitest, Mocha,
+ * node:test, Jasmine, AVA, node-tap, tape) and its assertion style (Mocha with chai when the
+ * repository uses chai), where it keeps its tests and named as they are, in its module system
+ * (`import` in `"type": "module"` packages and for `.mjs` sources, `require` otherwise), in
+ * TypeScript when the target is TypeScript and the runner runs it. Captured values are JavaScript
+ * literals built by {@link jsLiteral}: data, never code.
  *
  * @param id a short unique id used in the file name (e.g. the first 8 characters of the patch id).
  */
 export function buildReproduction(failure: CapturedFailure, repo: RepositoryFacts, id: string): GeneratedReproduction | NoReproduction {
   const framework = detectFramework(repo.packageJson);
-  if (!framework) return { kind: 'none', reason: 'no supported test framework (Jest or node:test) was detected in package.json.' };
-  if ((repo.packageJson as { type?: string } | undefined)?.type === 'module') {
-    return { kind: 'none', reason: 'the package is an ES module package ("type": "module"); the generator writes CommonJS tests only.' };
-  }
-  const typescript = framework === 'jest' && jestRunsTypeScript(repo.packageJson);
+  if (!framework) return { kind: 'none', reason: 'no test framework was detected in package.json (Jest, Vitest, Mocha, node:test, Jasmine, AVA, tap or tape in the test script or the dependencies).' };
+  const pkg = packageOf(repo.packageJson);
+  const typescript = runsTypeScript(framework, pkg);
   const callable = (file: string) => JS_SOURCE.test(file) || (typescript && TS_SOURCE.test(file));
   const inApp = [...failure.frames].reverse().filter((f) => f.inApp);
   if (inApp.length === 0) return { kind: 'none', reason: 'the captured stack has no in-app frame to call.' };
@@ -108,19 +237,36 @@ export function buildReproduction(failure: CapturedFailure, repo: RepositoryFact
     skipped.push(`${frame.filename}${frame.function ? ` in ${frame.function}` : ''}`);
   }
   if (!target) {
-    return { kind: 'none', reason: `no in-app frame names a named function in a JavaScript file of the repository${typescript ? ' (or a TypeScript file Jest transforms)' : ''} (looked at ${skipped.slice(0, 3).join('; ')}).` };
+    return {
+      kind: 'none',
+      reason: `no in-app frame names a named function in a JavaScript file of the repository${typescript ? ` (or a TypeScript file ${framework} runs)` : ''} (looked at ${skipped.slice(0, 3).join('; ')}).`,
+    };
   }
-  const input = failure.request?.data !== undefined ? 'request data' : 'none';
-  const testDir = repo.files.some((f) => f.startsWith('test/')) ? 'test' : repo.files.some((f) => f.startsWith('tests/')) ? 'tests' : dirOf(target.file);
-  // A TypeScript target gets a TypeScript test, so the repository's Jest (ts-jest) picks it up.
   const ts = TS_SOURCE.test(target.file);
-  const testFile = `${testDir ? `${testDir}/` : ''}antibody-repro-${id}.test.${ts ? 'ts' : 'js'}`;
-  const testName = `antibody reproduction: ${failure.exception.type} in ${target.fn}`;
+  const packageEsm = pkg.type === 'module';
+  // A `.mjs` source cannot be required (Node 20); a `.cjs` test can import neither syntax nor ESM.
+  const esm = framework === 'vitest' || ts || packageEsm || /\.mjs$/.test(target.file);
+  const layout = testLayout(repo.files, framework);
+  const extension = ts ? 'ts' : esm === packageEsm || framework === 'vitest' ? 'js' : esm ? 'mjs' : 'cjs';
+  const testFile = `${layout.dir ? `${layout.dir}/` : ''}antibody-repro-${id}${layout.suffix}.${extension}`;
+  const chaiMajor = majorOf(dependency(pkg, 'chai'));
+  const style: TestStyle = { framework, esm: esm || /\.mjs$/.test(testFile), typescript: ts, chai: framework === 'mocha' && chaiMajor !== undefined && (chaiMajor < 5 || esm) };
+  const type = /^[A-Za-z_$][\w$.]*/.exec(failure.exception.type)?.[0] ?? 'error';
+  const testName = `antibody reproduction: ${type} in ${target.fn}`;
   const modulePath = relativeImport(testFile, target.file);
-  const rendered = renderTest(framework, { testName, modulePath: ts ? modulePath.replace(TS_SOURCE, '') : modulePath, fn: target.fn, failure, hasInput: input === 'request data' });
-  // The generated code is plain JavaScript: the type checker must not judge it (strict catch variables…).
-  const source = ts ? `// @ts-nocheck\n${rendered}` : rendered;
+  const input = failure.request?.data !== undefined ? 'request data' : 'none';
+  const source = renderTest(style, { testName, modulePath: ts ? modulePath.replace(TS_SOURCE, '') : modulePath, fn: target.fn, failure, input: input === 'request data' ? { value: decodeBody(failure.request?.data) } : undefined });
   return { kind: 'built', framework, testFile, testName, source, target: { file: target.file, function: target.fn, input } };
+}
+
+/** An SDK sends a JSON body as text (Sentry's `request.data`): the function got it parsed. */
+function decodeBody(data: unknown): unknown {
+  if (typeof data !== 'string') return data;
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return data;
+  }
 }
 
 function dirOf(path: string): string {
@@ -138,41 +284,170 @@ function relativeImport(from: string, to: string): string {
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-function renderTest(framework: TestFramework, t: { testName: string; modulePath: string; fn: string; failure: CapturedFailure; hasInput: boolean }): string {
-  // Captured values are embedded as JSON string literals only: error payloads are untrusted input
-  // and must never become code.
-  const lit = (value: unknown): string => JSON.stringify(value);
-  const header = framework === 'node:test' ? "const { test } = require('node:test');\n" : '';
-  const request = t.failure.request;
-  return `${header}// Generated by Antibody from a captured ${t.failure.exception.type}${request ? ` (${request.method} ${request.url})` : ''}.
-// It fails while the captured exception recurs and passes once it is fixed.
-const captured = { type: ${lit(t.failure.exception.type)}, message: ${lit(t.failure.exception.value)} };
-// An SDK sends a JSON body as text (Sentry's request.data): the function got it parsed.
-const decode = (value) => {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-};
-const input = ${t.hasInput ? `decode(JSON.parse(${lit(JSON.stringify(request?.data))}))` : 'undefined'};
+/** Text safe inside a `//` comment: no line terminators or control characters, bounded. */
+function commentText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters and line terminators would end the comment
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  return flat.length > 100 ? `${flat.slice(0, 100)}…` : flat;
+}
 
-test(${lit(t.testName)}, async () => {
-  const mod = require(${lit(t.modulePath)});
-  const fn = typeof mod[${lit(t.fn)}] === 'function' ? mod[${lit(t.fn)}] : mod.default && mod.default[${lit(t.fn)}];
-  if (typeof fn !== 'function') throw new Error('antibody reproduction: ' + ${lit(t.modulePath)} + ' does not export ' + ${lit(t.fn)});
-  let error;
+const LINE_WIDTH = 100;
+
+/**
+ * A JavaScript literal for a captured value: strings escaped and quoted, numbers, booleans, null,
+ * bigints, arrays and plain objects (keys quoted unless they are plain identifiers; `__proto__`
+ * as a computed key, so it stays an own property). Anything else (a function, a symbol, a class
+ * instance) becomes `undefined`: the literal is data, never code. Short values stay on one line;
+ * longer ones are indented two spaces per level from `indent`.
+ */
+export function jsLiteral(value: unknown, indent = ''): string {
+  const seen = new Set<object>();
+  const render = (v: unknown, pad: string): string => {
+    if (v === null) return 'null';
+    switch (typeof v) {
+      case 'string':
+        return stringLiteral(v);
+      case 'number':
+        return Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v);
+      case 'bigint':
+        return `${v}n`;
+      case 'boolean':
+        return String(v);
+      case 'object':
+        break;
+      default:
+        return 'undefined';
+    }
+    const object = v as object;
+    const proto = Object.getPrototypeOf(object) as unknown;
+    const isArray = Array.isArray(object);
+    if (seen.has(object) || (!isArray && proto !== Object.prototype && proto !== null)) return 'undefined';
+    seen.add(object);
+    const inner = `${pad}  `;
+    const entries = isArray
+      ? Array.from(object as unknown[], (item) => render(item, inner))
+      : Object.keys(object).map((key) => `${propertyKey(key)}: ${render((object as Record<string, unknown>)[key], inner)}`);
+    seen.delete(object);
+    const [open, close] = isArray ? ['[', ']'] : ['{ ', ' }'];
+    if (entries.length === 0) return isArray ? '[]' : '{}';
+    const oneLine = `${open}${entries.join(', ')}${close}`;
+    if (!oneLine.includes('\n') && pad.length + oneLine.length <= LINE_WIDTH) return oneLine;
+    return `${open.trim()}\n${entries.map((e) => `${inner}${e},`).join('\n')}\n${pad}${close.trim()}`;
+  };
+  return render(value, indent);
+}
+
+function propertyKey(key: string): string {
+  if (key === '__proto__') return `['__proto__']`;
+  if (IDENTIFIER.test(key) || /^(0|[1-9]\d{0,15})$/.test(key)) return key;
+  return stringLiteral(key);
+}
+
+/** A quoted string literal: single quotes (double when that saves escapes), every character that could end it escaped. */
+function stringLiteral(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    const code = ch.charCodeAt(0);
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code === 0x2028 || code === 0x2029) out += `\\u${code.toString(16)}`;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && /[\udc00-\udfff]/.test(text[i + 1] as string)) out += ch + (text[++i] as string);
+    else if (code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16)}`;
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** The lines that bring in the framework and the assertions, in the test's module system. */
+function frameworkImports(style: TestStyle): string[] {
+  const { framework, esm, typescript } = style;
+  const imp = (names: string, from: string, defaultImport = false) => (esm ? `import ${defaultImport ? names : `{ ${names} }`} from '${from}';` : `const ${defaultImport ? names : `{ ${names} }`} = require('${from}');`);
+  const nodeAssert = typescript ? (esm ? `import { strict as assert } from 'node:assert';` : `const { strict: assert } = require('node:assert');`) : esm ? `import assert from 'node:assert/strict';` : `const assert = require('node:assert/strict');`;
+  switch (framework) {
+    case 'jest':
+    case 'jasmine':
+      return [];
+    case 'vitest':
+      return [imp('expect, test', 'vitest')];
+    case 'mocha':
+      return [style.chai ? imp('expect', 'chai') : nodeAssert];
+    case 'node:test':
+      return [imp('test', 'node:test'), nodeAssert];
+    case 'ava':
+      return [imp('test', 'ava', true)];
+    case 'tap':
+      return [imp('t', 'tap', true)];
+    case 'tape':
+      return [imp('test', 'tape', true)];
+  }
+}
+
+/** The test itself, in the framework's words: `thrown` is the call's outcome, `captured` the error it must not be. */
+function testBlock(style: TestStyle, name: string, call: string): string {
+  const title = stringLiteral(name);
+  const thrown = `await thrownBy(() => ${call})`;
+  switch (style.framework) {
+    case 'jest':
+    case 'vitest':
+      return `test(${title}, async () => {\n  expect(${thrown}).not.toEqual(captured);\n});`;
+    case 'jasmine':
+      return `it(${title}, async () => {\n  expect(${thrown}).not.toEqual(captured);\n});`;
+    case 'mocha':
+      return style.chai ? `it(${title}, async () => {\n  expect(${thrown}).to.not.deep.equal(captured);\n});` : `it(${title}, async () => {\n  assert.notDeepStrictEqual(${thrown}, captured);\n});`;
+    case 'node:test':
+      return `test(${title}, async () => {\n  assert.notDeepStrictEqual(${thrown}, captured);\n});`;
+    case 'ava':
+      return `test(${title}, async (t) => {\n  t.notDeepEqual(${thrown}, captured);\n});`;
+    case 'tap':
+      return `t.test(${title}, async (t) => {\n  t.notSame(${thrown}, captured);\n});`;
+    case 'tape':
+      // tape before 5 ignores a returned promise: the plan ends the test.
+      return `test(${title}, async (t) => {\n  t.plan(1);\n  t.notDeepEqual(${thrown}, captured);\n});`;
+  }
+}
+
+/** The source of the regression test (see {@link buildReproduction}). */
+export function renderTest(style: TestStyle, t: { testName: string; modulePath: string; fn: string; failure: CapturedFailure; input?: { value: unknown } }): string {
+  const { esm, typescript } = style;
+  const request = t.failure.request;
+  const where = request ? ` on ${commentText(`${request.method} ${request.url}`)}` : '';
+  const targetImport = esm ? `import { ${t.fn} } from ${stringLiteral(t.modulePath)};` : `const { ${t.fn} } = require(${stringLiteral(t.modulePath)});`;
+  const input = t.input ? `const input = ${jsLiteral(t.input.value)}${typescript ? ` as unknown as Parameters<typeof ${t.fn}>[0]` : ''};\n` : '';
+  const call = t.input ? `${t.fn}(input)` : typescript ? `(${t.fn} as () => unknown)()` : `${t.fn}()`;
+  const helper = typescript
+    ? `async function thrownBy(call: () => unknown): Promise<{ name: string; message: string } | undefined> {
   try {
-    await (${t.hasInput ? 'fn(input)' : 'fn()'});
-  } catch (e) {
-    error = e;
+    await call();
+    return undefined;
+  } catch (error) {
+    const { name, message } = Object(error) as Error;
+    return { name, message };
   }
-  const name = error && (error.name || (error.constructor && error.constructor.name));
-  if (error && name === captured.type && String(error.message) === captured.message) {
-    throw error;
+}`
+    : `async function thrownBy(call) {
+  try {
+    await call();
+    return undefined;
+  } catch (error) {
+    const { name, message } = Object(error);
+    return { name, message };
   }
-});
+}`;
+  return `${[...frameworkImports(style), targetImport].join('\n')}
+
+// ${commentText(`${t.failure.exception.type}: ${t.failure.exception.value}`)}
+// Captured by Antibody in ${t.fn}()${where}. This test fails while ${t.fn}() throws it again.
+${input}const captured = { name: ${stringLiteral(t.failure.exception.type)}, message: ${stringLiteral(t.failure.exception.value)} };
+
+/** How a call ended: the name and message of what it threw, or undefined when it returned. */
+${helper}
+
+${testBlock(style, t.testName, call)}
 `;
 }
 
