@@ -7,6 +7,8 @@ export interface AnalyseInput {
   readonly message: string;
   readonly frames: readonly FrameFacts[];
   readonly read: SourceReader;
+  /** Every file path at the commit (spares reads when frames in build output are traced to their sources). */
+  readonly listFiles?: () => Promise<readonly string[]>;
   readonly rules?: readonly Rule[];
 }
 
@@ -27,7 +29,7 @@ export async function analyseError(input: AnalyseInput): Promise<Analysis> {
   const rules = input.rules ?? defaultRuleCatalog();
   const first = matchRules(rules, { type: input.errorType, message: input.message })[0];
   const run = (match: RuleMatch | undefined): Promise<Localisation> =>
-    localise({ frames: input.frames, errorType: input.errorType, message: input.message, errorClass: match?.rule.errorClass, captures: match?.captures, read: input.read });
+    localise({ frames: input.frames, errorType: input.errorType, message: input.message, errorClass: match?.rule.errorClass, captures: match?.captures, read: input.read, listFiles: input.listFiles });
   let localisation = await run(first);
   const matches = matchRules(rules, { type: input.errorType, message: input.message, contextLine: localisation.contextLine, evidence: localisation.evidence });
   const best = matches[0];

@@ -3,6 +3,8 @@
 export { analyseError } from './analyse';
 export type { AnalyseInput, Analysis } from './analyse';
 export { applyEdits, isPatchableFile, parseSource } from './ast';
+export { BUILD_DIRS, buildLayouts, looksMinified, mapBuiltFrame, matchBuiltLine, normaliseCodeLine, sourceCandidates, stripTypes, tsBuildSettings, tsconfigPaths } from './built';
+export type { BuildLayout, BuiltFrameFacts, BuiltFrameMapping, LineMatch, TsBuildSettings } from './built';
 export type { Fallback, TextEdit } from './ast';
 export { filesOfDiff, readDiff, unifiedDiff } from './diff';
 export type { DiffFile, DiffHunk, ReadDiff } from './diff';

@@ -3,14 +3,19 @@ import { enclosingFunction, nodeStartingOn, functionName, isSimpleReference, lin
 import type { FixSite } from './propose';
 import type { Evidence } from './rules';
 import { badValueAt, findUnawaitedAsyncCalls } from './templates';
+import { mapBuiltFrame } from './built';
 
 /** A stack frame as ingest records it (Sentry's shape, oldest call first). */
 export interface FrameFacts {
   readonly filename: string;
   readonly function?: string;
   readonly lineno?: number;
+  readonly colno?: number;
   readonly inApp: boolean;
+  /** The line's text as the program ran it (the built file's line, for build output). */
   readonly contextLine?: string;
+  readonly preContext?: readonly string[];
+  readonly postContext?: readonly string[];
 }
 
 /** Reads a repository file at the analysed commit; undefined when it does not exist there. */
@@ -26,6 +31,8 @@ export interface LocaliseInput {
   readonly read: SourceReader;
   /** How many in-app frames to walk from the crash (default 4). */
   readonly depth?: number;
+  /** Every file path at the analysed commit; spares reads when frames in build output are traced to their sources. */
+  readonly listFiles?: () => Promise<readonly string[]>;
 }
 
 /** Where the fix belongs and why. */
@@ -37,6 +44,11 @@ export interface Localisation {
   readonly evidence: readonly Evidence[];
   /** One sentence per step of reasoning, for the diagnosis record. */
   readonly notes: readonly string[];
+  /**
+   * When no frame could be read and some were build output that could not be traced to their
+   * sources: why, per frame (the source it would be, what to configure).
+   */
+  readonly failure?: string;
 }
 
 const MAYBE_MISSING = /\.(find|get|match|exec|pop|shift|at)\(|\[[^\]]+\]\s*;?$|JSON\.parse\(|process\.env\./;
@@ -48,28 +60,45 @@ const MAYBE_MISSING = /\.(find|get|match|exec|pop|shift|at)\(|\[[^\]]+\]\s*;?$|J
  * that argument comes from a lookup that may miss (`find`, `get`, an index, `JSON.parse`…), the
  * caller is preferred. Un-awaited calls to async functions on the walked frames are recorded as
  * `unawaited-async-call` evidence with the frame as a site. Frames whose file cannot be read
- * (not at that commit, not code) are skipped and noted. Never throws for missing code; rejects
+ * (not at that commit, not code) are skipped and noted, except build output (`dist/x.js` built
+ * from `src/x.ts`, no source map), which is traced to its source file and line by name and the
+ * captured line text (`mapped-from-build-output` evidence) when that is unambiguous. Never throws for missing code; rejects
  * only when `read` rejects.
  */
 export async function localise(input: LocaliseInput): Promise<Localisation> {
   const notes: string[] = [];
   const evidence = new Set<Evidence>();
   const frames = input.frames.filter((f) => f.inApp && f.lineno !== undefined && isPatchableFile(f.filename)).reverse().slice(0, input.depth ?? 4);
-  const resolved: { frame: FrameFacts; file: string; source: string; line: number }[] = [];
+  const resolved: { frame: FrameFacts; file: string; source: string; line: number; mapped: boolean }[] = [];
+  const unmapped: string[] = [];
+  let tracked: Promise<ReadonlySet<string>> | undefined;
   for (const frame of frames) {
     const found = await readFrameFile(frame.filename, input.read);
-    if (!found) {
-      notes.push(`${frame.filename} is not in the repository at this commit; frame skipped`);
+    if (found) {
+      resolved.push({ frame, file: found.path, source: found.source, line: frame.lineno as number, mapped: false });
       continue;
     }
-    resolved.push({ frame, file: found.path, source: found.source, line: frame.lineno as number });
+    const listFiles = input.listFiles;
+    if (listFiles) tracked ??= listFiles().then((files) => new Set(files));
+    const mapped = await mapBuiltFrame(frame.filename, frame, input.read, tracked ? await tracked : undefined);
+    if (mapped?.kind === 'mapped') {
+      evidence.add('mapped-from-build-output');
+      const context = mapped.contextMatches > 0 ? ` and ${mapped.contextMatches} of its context lines` : '';
+      notes.push(`${mapped.built}:${frame.lineno} is build output without a source map: mapped to ${mapped.path}:${mapped.line} by file name and the captured line text${context}, not by a source map`);
+      resolved.push({ frame, file: mapped.path, source: mapped.source, line: mapped.line, mapped: true });
+    } else if (mapped) {
+      unmapped.push(mapped.reason);
+      notes.push(`${mapped.reason}; frame skipped`);
+    } else {
+      notes.push(`${frame.filename} is not in the repository at this commit; frame skipped`);
+    }
   }
   const crash = resolved[0];
-  if (!crash) return { sites: [], evidence: [], notes: [...notes, 'no in-app frame could be read at the commit'] };
+  if (!crash) return { sites: [], evidence: [], notes: [...notes, 'no in-app frame could be read at the commit'], ...(unmapped.length > 0 ? { failure: unmapped.join('; ') } : {}) };
 
   const sf = parseSource(crash.file, crash.source);
   const contextLine = lineText(sf, crash.line);
-  if (crash.frame.contextLine !== undefined && contextLine !== undefined && crash.frame.contextLine.trim() !== contextLine.trim()) {
+  if (!crash.mapped && crash.frame.contextLine !== undefined && contextLine !== undefined && crash.frame.contextLine.trim() !== contextLine.trim()) {
     notes.push(`the crash line at the commit differs from the captured context line (source maps or a moved line); using the commit's text`);
   }
   const sites: FixSite[] = [];

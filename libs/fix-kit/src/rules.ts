@@ -21,7 +21,7 @@ export const STRATEGIES = [
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Facts the fault localiser established from the code (not from the error text). */
-export const EVIDENCE = ['unawaited-async-call'] as const;
+export const EVIDENCE = ['unawaited-async-call', 'mapped-from-build-output'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 
 const regex = z.string().refine((source) => {
