@@ -35,7 +35,7 @@ export async function registerService(store: EventStore, name: string, repositor
 /** Appends IncidentOpened + ErrorRecorded for an error; returns the incident stream id. */
 export async function openIncident(
   store: EventStore,
-  input: { service: string; release?: string; type: string; message: string; frames: { filename: string; function?: string; lineno: number; contextLine?: string }[]; samples?: number },
+  input: { service: string; release?: string; type: string; message: string; frames: { filename: string; function?: string; lineno: number; colno?: number; contextLine?: string; preContext?: string[]; postContext?: string[] }[]; samples?: number },
 ): Promise<string> {
   const incidentId = randomUUID();
   const streamId = `incident-${incidentId}`;

@@ -92,6 +92,8 @@ export function decideDiagnosis(command: DiagnoseCommand, state: IncidentState):
   if (code.kind === 'unreadable') return append([diagnosisFailed(code.reason)]);
   const { analysis, commit, patterns } = code;
   if (analysis.localisation.sites.length === 0) {
+    const failure = analysis.localisation.failure;
+    if (failure) return append([diagnosisFailed(`no in-app frame of the stack could be traced to its source in ${code.repository} at ${commit.slice(0, 12)}: ${failure}`)]);
     return append([diagnosisFailed(`no in-app frame of the stack exists in ${code.repository} at ${commit.slice(0, 12)} (${analysis.localisation.notes.join('; ')})`)]);
   }
   const error = planned.sample.data;

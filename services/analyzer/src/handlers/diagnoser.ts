@@ -69,7 +69,7 @@ export class Diagnoser {
     if (!commit) return { kind: 'unreadable', reason: `release ${request.ref} is not a commit, tag or branch of ${request.repository}: the code that failed cannot be read` };
     const at = commit;
     const error = request.sample.data;
-    const analysis = await analyseError({ errorType: error.exception.type, message: error.exception.value, frames: error.frames, read: (path) => repo.readFile(at, path) });
+    const analysis = await analyseError({ errorType: error.exception.type, message: error.exception.value, frames: error.frames, read: (path) => repo.readFile(at, path), listFiles: () => repo.listFiles(at) });
     const patterns: readonly PatternState[] = analysis.localisation.sites.length > 0 ? await this.deps.ledger.patterns() : [];
     return { kind: 'analysed', repository: request.repository, commit: at, analysis, patterns };
   }
