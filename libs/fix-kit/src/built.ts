@@ -326,7 +326,9 @@ export async function mapBuiltFrame(filename: string, frame: BuiltFrameFacts, re
     }
   }
   if (first) return { kind: 'unmapped', built: first.built, reason: unmatched(first.built, at, first.path, first.match, frame.contextLine) };
-  const built = joinPath(joinPath(layouts[0]!.pkg, layouts[0]!.buildDir), layouts[0]!.rest);
+  // Named as the repository would hold it: under the deepest package directory the commit has, else at the root.
+  const inRepo = layouts.filter((l) => l.pkg === '' || (tracked && [...tracked].some((p) => p.startsWith(`${l.pkg}/`)))).sort((a, b) => b.pkg.length - a.pkg.length || a.rest.length - b.rest.length)[0] ?? layouts[0]!;
+  const built = joinPath(joinPath(inRepo.pkg, inRepo.buildDir), inRepo.rest);
   if (looksMinified(frame)) return { kind: 'unmapped', built, reason: `${built} is a minified bundle without source maps (${at}) and is not in the repository: it cannot be traced back to its source; ${ADVICE}` };
   return {
     kind: 'unmapped',

@@ -115,6 +115,26 @@ describe('the analyzer decides', () => {
         events: [{ type: 'DiagnosisFailed', data: { reason: expect.stringMatching(/^no in-app frame of the stack exists in \/repos\/shop/) } }, { type: 'IncidentEscalated', data: { step: 'diagnosis', reason: expect.stringMatching(/^no diagnosis: /) } }],
       });
     });
+    it('given the crash frame is in a minified bundle that git does not track and no source map leads back from, then the failure says so and what to configure', async () => {
+      const i = incident();
+      const frames = [{ filename: '/srv/app/dist/cart.min.js', function: 'n', lineno: 1, colno: 18211, contextLine: '{snip} n(e,t){return r.get(e).amount*t}function o( {snip}', inApp: true }];
+      const analysis = await analyseError({ errorType: TYPE_ERROR.type, message: TYPE_ERROR.value, frames, read: async (path) => (path === 'src/cart.ts' ? CART : undefined) });
+      const code: CodeFacts = { kind: 'analysed', repository: '/repos/shop', commit: RELEASE, analysis, patterns: [] };
+      spec.given([i.opened, i.first]).when(command(firstSample(i.first), { code })).thenMatches({
+        kind: 'append',
+        events: [
+          {
+            type: 'DiagnosisFailed',
+            data: {
+              reason: expect.stringMatching(
+                /^no in-app frame of the stack could be traced to its source in \/repos\/shop at a1b2c3d4e5f6: dist\/cart\.min\.js is a minified bundle without source maps \(line 1, column 18211\) and is not in the repository: .*the registration's `sourceMaps`/,
+              ),
+            },
+          },
+          { type: 'IncidentEscalated', data: { step: 'diagnosis' } },
+        ],
+      });
+    });
   });
 
   describe('a deregistered service', () => {
