@@ -106,6 +106,17 @@ describe('frames in build output without source maps', () => {
       expect(looksMinified({ lineno: 1, colno: 5000 })).toBe(true);
       expect(looksMinified({ lineno: 12, colno: 9, contextLine: '  return price.amount * qty;' })).toBe(false);
     });
+
+    it('given a long line further down an ordinary file that the SDK cut short, then it is not minified and its whole middle tokens find the source line', () => {
+      const source = `export function describe(order: Order): string {\n  const parts = [order.customer.name, order.customer.address.street, order.customer.address.city, order.customer.address.country];\n  return parts.join(', ');\n}\n`;
+      const frame = { lineno: 40, colno: 160, contextLine: '{snip} r.address.street, order.customer.address.city, order.customer.address.country]; {snip}' };
+      expect(looksMinified(frame)).toBe(false);
+      expect(matchBuiltLine('src/order.ts', source, frame)).toEqual({ kind: 'matched', line: 2, contextMatches: 0 });
+    });
+
+    it('given export default in the source, then the compiled declaration without it reads the same', () => {
+      expect(normaliseCodeLine('export default function parse(input) {')).toBe(normaliseCodeLine('function parse(input) {'));
+    });
   });
 
   describe('tracing a frame through the commit', () => {

@@ -140,38 +140,53 @@ export type LineMatch =
   | { readonly kind: 'not-confident'; readonly lines: readonly number[] };
 
 /**
- * Whether a frame is in a minified bundle: the SDK cut its line short (`{snip}`, Sentry's mark
- * for lines over 150 characters), the line is very long, or the frame is far along line 1.
+ * Whether a frame is in a minified bundle: the line is very long, or the frame is far along line
+ * 1, or the SDK cut the first lines short (`{snip}`, Sentry's mark for lines over 150 characters).
+ * A long line further down an ordinary file is cut too, and is not minified by itself.
  */
 export function looksMinified(frame: BuiltFrameFacts): boolean {
   const line = frame.contextLine ?? '';
-  if (line.includes('{snip}') || line.length > 400) return true;
-  return frame.lineno === 1 && (frame.colno ?? 0) > 400;
+  if (line.length > 400) return true;
+  if (line.includes('{snip}') && (frame.lineno ?? 1) <= 2) return true;
+  return (frame.lineno ?? 0) <= 2 && (frame.colno ?? 0) > 400;
+}
+
+/** A captured line, ready to compare with normalised source lines: whole, or the middle of a line the SDK cut short. */
+function capturedLine(line: string): ((source: string) => boolean) | undefined {
+  const normalised = normaliseCodeLine(line);
+  if (normalised === '') return undefined;
+  if (!line.includes('{snip}')) return (source) => source === normalised;
+  // The tokens at a cut may be cut themselves: only the whole ones in between count.
+  const inner = normalised.split(' ').slice(line.trimStart().startsWith('{snip}') ? 1 : 0, line.trimEnd().endsWith('{snip}') ? -1 : undefined);
+  if (inner.length < 3) return undefined;
+  const fragment = inner.join(' ');
+  return (source) => source.includes(fragment);
 }
 
 /**
  * Finds the line of `source` (a file at the commit) that the built line `frame.contextLine` was
  * compiled from. Both are normalised ({@link normaliseCodeLine}; TypeScript types are blanked
- * out of the source first, {@link stripTypes}) and compared; among equal lines the pre/post
- * context decides. Only a unique, confident match is a match: a line that occurs once and is not
- * trivial, or the one whose context agrees best when several agree. Pure and deterministic.
+ * out of the source first, {@link stripTypes}) and compared (a line the SDK cut short, by its
+ * whole middle tokens); among equal lines the pre/post context decides. Only a unique, confident
+ * match is a match: a line that occurs once and is not trivial, or the one whose context agrees
+ * best when several agree. Pure and deterministic.
  */
 export function matchBuiltLine(file: string, source: string, frame: BuiltFrameFacts): LineMatch {
-  const target = frame.contextLine === undefined ? '' : normaliseCodeLine(frame.contextLine);
-  if (target === '') return { kind: 'no-context' };
+  const target = frame.contextLine === undefined ? undefined : capturedLine(frame.contextLine);
+  if (!target) return { kind: 'no-context' };
   const lines = (/\.(m|c)?tsx?$/.test(file) ? stripTypes(file, source) : source).split('\n').map(normaliseCodeLine);
-  const equal = lines.flatMap((l, i) => (l === target ? [i] : []));
+  const equal = lines.flatMap((l, i) => (l !== '' && target(l) ? [i] : []));
   if (equal.length === 0) return { kind: 'no-match' };
-  const pre = (frame.preContext ?? []).map(normaliseCodeLine).filter((l) => l !== '');
-  const post = (frame.postContext ?? []).map(normaliseCodeLine).filter((l) => l !== '');
+  const pre = (frame.preContext ?? []).flatMap((l) => capturedLine(l) ?? []);
+  const post = (frame.postContext ?? []).flatMap((l) => capturedLine(l) ?? []);
   const score = (i: number): number => {
     const before = lines.slice(Math.max(0, i - (2 * pre.length + 5)), i);
     const after = lines.slice(i + 1, i + 1 + 2 * post.length + 5);
-    return pre.filter((l) => before.includes(l)).length + post.filter((l) => after.includes(l)).length;
+    return pre.filter((same) => before.some(same)).length + post.filter((same) => after.some(same)).length;
   };
   const scored = equal.map((i) => ({ line: i + 1, score: score(i) })).sort((a, b) => b.score - a.score);
   const [best, second] = scored;
-  const trivial = target.split(' ').length < 3;
+  const trivial = normaliseCodeLine(frame.contextLine ?? '').split(' ').length < 3;
   if (best && !second && (!trivial || best.score > 0)) return { kind: 'matched', line: best.line, contextMatches: best.score };
   if (best && second && best.score > second.score && best.score > 0) return { kind: 'matched', line: best.line, contextMatches: best.score };
   return { kind: 'not-confident', lines: scored.map((s) => s.line) };
@@ -181,7 +196,7 @@ const DECLARATION_KEYWORDS = new Set(['const', 'let', 'var']);
 
 /**
  * A line of code reduced to what survives compilation: tokens without whitespace, comments and
- * semicolons; strings by their value; `const`/`let`/`var` alike; `export` dropped; compiled
+ * semicolons; strings by their value; `const`/`let`/`var` alike; `export` (`default`) dropped; compiled
  * import references (`(0, string_1.trim)`, `_string.trim`-style `x_1.y`) read as the imported
  * name. Returns '' for a line with no code.
  */
@@ -192,8 +207,14 @@ export function normaliseCodeLine(line: string): string {
     .replace(/\b[\w$]+_\d+\.([\w$]+)/g, '$1');
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
   const tokens: string[] = [];
+  let exported = false;
   for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
-    if (kind === ts.SyntaxKind.SemicolonToken || kind === ts.SyntaxKind.ExportKeyword) continue;
+    if (kind === ts.SyntaxKind.SemicolonToken || kind === ts.SyntaxKind.ExportKeyword) {
+      exported = kind === ts.SyntaxKind.ExportKeyword;
+      continue;
+    }
+    if (exported && kind === ts.SyntaxKind.DefaultKeyword) continue;
+    exported = false;
     if (kind === ts.SyntaxKind.StringLiteral || kind === ts.SyntaxKind.NoSubstitutionTemplateLiteral) tokens.push(JSON.stringify(scanner.getTokenValue()));
     else if (DECLARATION_KEYWORDS.has(scanner.getTokenText())) tokens.push('var');
     else tokens.push(scanner.getTokenText());
