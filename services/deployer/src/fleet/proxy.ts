@@ -29,6 +29,8 @@ export class WeightedProxy {
   constructor(
     private readonly pools: ProxyPools,
     private readonly random: () => number = Math.random,
+    /** How long a request waits for a ready replica when none is (all restarting or recycled). */
+    private readonly waitForReplicaMs = 30_000,
   ) {}
 
   resetCounts(): void {
@@ -76,8 +78,10 @@ export class WeightedProxy {
     const tried = new Set<Replica>();
     const started = Date.now();
     // A replica that refuses the connection (crashed, restarting) is skipped: the request is retried
-    // on another one, so a crash or a drain loses no request.
-    for (let attempt = 0; attempt < 6; attempt++) {
+    // on another one, so a crash or a drain loses no request. When none is ready (the only replica
+    // is being recycled), the request waits for one: a replica starts in seconds on a busy machine.
+    const waitUntil = started + this.waitForReplicaMs;
+    for (let failures = 0; failures < 6; ) {
       let replica = this.pick(arm, tried);
       if (!replica) {
         const other = arm === 'canary' ? 'stable' : 'canary';
@@ -85,13 +89,17 @@ export class WeightedProxy {
         if (replica) arm = other;
       }
       if (!replica) {
+        if (Date.now() > waitUntil) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
         tried.clear();
         continue;
       }
       tried.add(replica);
       const outcome = await forward(replica, req, body, res);
-      if (outcome === 'retry') continue;
+      if (outcome === 'retry') {
+        failures++;
+        continue;
+      }
       const elapsed = Date.now() - started;
       const counter = this.counts[arm];
       counter.requests++;
