@@ -8,6 +8,8 @@ import { waitFor } from '@antibody/testing';
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+// Starting a Nest service takes half a minute on a loaded 2-core machine: waits and the test's own limit fit that.
+jest.setTimeout(120_000);
 
 interface Service {
   child: ChildProcess;
@@ -73,7 +75,7 @@ describe('antibody-ingest as a process', () => {
         const res = await fetch(`${url}/health`);
         return res.status === 200 ? ((await res.json()) as { status: string }) : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 100, description: `GET ${url}/health to answer 200` },
+      { timeoutMs: 60_000, intervalMs: 100, description: `GET ${url}/health to answer 200` },
     );
     expect(health.status).toBe('ok');
 
