@@ -80,6 +80,37 @@ describe('frames in build output without source maps', () => {
       }
     });
 
+    it('given a class compiled for an older target (private fields through helpers) or a statement tsc splits in two, then the source line is still found', () => {
+      const source = [
+        "import { trim } from './util/string';",
+        '',
+        'export class CronFieldCollection {',
+        '  readonly #second: number[];',
+        '',
+        '  constructor(private readonly fields: Record<string, number[]>, public name?: string) {',
+        '    this.#second = fields.second!;',
+        '  }',
+        '',
+        '  stringify(includeSeconds = false): string {',
+        '    const parts: string[] = [];',
+        "    if (includeSeconds) parts.push(this.#second.join(','));",
+        "    return trim(parts.join(' ')).toUpperCase();",
+        '  }',
+        '}',
+        '',
+      ].join('\n');
+      for (const target of [ts.ScriptTarget.ES2019, ts.ScriptTarget.ES2022]) {
+        const compile = (needle: string) => {
+          const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target, removeComments: true } }).outputText.split('\n');
+          const i = out.findIndex((l) => l.includes(needle));
+          return { contextLine: out[i]!, preContext: out.slice(Math.max(0, i - 5), i), postContext: out.slice(i + 1, i + 6) };
+        };
+        expect(matchBuiltLine('src/c.ts', source, compile('fields.second'))).toMatchObject({ kind: 'matched', line: 7 });
+        expect(matchBuiltLine('src/c.ts', source, compile('parts.push'))).toMatchObject({ kind: 'matched', line: 12 });
+        expect(matchBuiltLine('src/c.ts', source, compile('toUpperCase'))).toMatchObject({ kind: 'matched', line: 13 });
+      }
+    });
+
     it('given compiled import references and quotes that changed, then they read as the source did', () => {
       expect(normaliseCodeLine("    return (0, string_1.trim)(value, 'x');")).toBe(normaliseCodeLine('  return trim(value, "x")'));
       expect(normaliseCodeLine('const a = 1; // one')).toBe(normaliseCodeLine('let a = 1'));

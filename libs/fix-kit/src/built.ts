@@ -175,7 +175,8 @@ export function matchBuiltLine(file: string, source: string, frame: BuiltFrameFa
   const target = frame.contextLine === undefined ? undefined : capturedLine(frame.contextLine);
   if (!target) return { kind: 'no-context' };
   const lines = (/\.(m|c)?tsx?$/.test(file) ? stripTypes(file, source) : source).split('\n').map(normaliseCodeLine);
-  const equal = lines.flatMap((l, i) => (l !== '' && target(l) ? [i] : []));
+  let equal = lines.flatMap((l, i) => (l !== '' && target(l) ? [i] : []));
+  if (equal.length === 0) equal = splitStatements(lines, frame.contextLine ?? '');
   if (equal.length === 0) return { kind: 'no-match' };
   const pre = (frame.preContext ?? []).flatMap((l) => capturedLine(l) ?? []);
   const post = (frame.postContext ?? []).flatMap((l) => capturedLine(l) ?? []);
@@ -192,6 +193,17 @@ export function matchBuiltLine(file: string, source: string, frame: BuiltFrameFa
   return { kind: 'not-confident', lines: scored.map((s) => s.line) };
 }
 
+/**
+ * Source lines the compiler split in two (`if (ok) parts.push(x);` is written as `if (ok)` and
+ * `parts.push(x);`): those that end with the whole captured line, or start with it. Only for a
+ * captured line of four tokens or more.
+ */
+function splitStatements(lines: readonly string[], contextLine: string): number[] {
+  const target = normaliseCodeLine(contextLine);
+  if (contextLine.includes('{snip}') || target.split(' ').length < 4) return [];
+  return lines.flatMap((l, i) => (l.endsWith(` ${target}`) || l.startsWith(`${target} `) ? [i] : []));
+}
+
 const DECLARATION_KEYWORDS = new Set(['const', 'let', 'var']);
 
 /**
@@ -204,7 +216,9 @@ export function normaliseCodeLine(line: string): string {
   const text = line
     .replace(/\{snip\}/g, '')
     .replace(/\(0,\s*[\w$]+\.([\w$]+)\)/g, '$1')
-    .replace(/\b[\w$]+_\d+\.([\w$]+)/g, '$1');
+    .replace(/\b[\w$]+_\d+\.([\w$]+)/g, '$1')
+    .replace(/__classPrivateFieldGet\(\s*([\w$.]+)\s*,\s*_[\w$]+_([\w$]+)\s*,\s*"f"\s*\)/g, '$1.#$2')
+    .replace(/__classPrivateFieldSet\(\s*([\w$.]+)\s*,\s*_[\w$]+_([\w$]+)\s*,\s*(.*?)\s*,\s*"f"\s*\)/g, '$1.#$2 = $3');
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
   const tokens: string[] = [];
   let exported = false;
