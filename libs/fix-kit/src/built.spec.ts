@@ -114,6 +114,8 @@ describe('frames in build output without source maps', () => {
     it('given compiled import references and quotes that changed, then they read as the source did', () => {
       expect(normaliseCodeLine("    return (0, string_1.trim)(value, 'x');")).toBe(normaliseCodeLine('  return trim(value, "x")'));
       expect(normaliseCodeLine('const a = 1; // one')).toBe(normaliseCodeLine('let a = 1'));
+      expect(normaliseCodeLine('  var limit = _constants.DEFAULTS.max + (0, _string.width)(label);')).toBe(normaliseCodeLine('const limit = DEFAULTS.max + width(label)'));
+      expect(normaliseCodeLine('this._cache.get(key)')).toBe('this . _cache . get ( key )');
     });
 
     it('given the same line twice in the source, then the captured context picks one, and identical context is not a confident match', () => {

@@ -209,7 +209,7 @@ const DECLARATION_KEYWORDS = new Set(['const', 'let', 'var']);
 /**
  * A line of code reduced to what survives compilation: tokens without whitespace, comments and
  * semicolons; strings by their value; `const`/`let`/`var` alike; `export` (`default`) dropped; compiled
- * import references (`(0, string_1.trim)`, `_string.trim`-style `x_1.y`) read as the imported
+ * import references (tsc's `(0, string_1.trim)` and `string_1.x`, babel's `_string.x`) read as the imported
  * name. Returns '' for a line with no code.
  */
 export function normaliseCodeLine(line: string): string {
@@ -217,6 +217,7 @@ export function normaliseCodeLine(line: string): string {
     .replace(/\{snip\}/g, '')
     .replace(/\(0,\s*[\w$]+\.([\w$]+)\)/g, '$1')
     .replace(/\b[\w$]+_\d+\.([\w$]+)/g, '$1')
+    .replace(/(?<![\w$.])_[A-Za-z][\w$]*\.(?=[\w$])/g, '')
     .replace(/__classPrivateFieldGet\(\s*([\w$.]+)\s*,\s*_[\w$]+_([\w$]+)\s*,\s*"f"\s*\)/g, '$1.#$2')
     .replace(/__classPrivateFieldSet\(\s*([\w$.]+)\s*,\s*_[\w$]+_([\w$]+)\s*,\s*(.*?)\s*,\s*"f"\s*\)/g, '$1.#$2 = $3');
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
