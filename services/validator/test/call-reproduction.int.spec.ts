@@ -1,42 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { patchIdSchema } from '@antibody/contracts';
-import { createTestStore, type TestStore } from '@antibody/testing';
-import { validatePatch, type ValidationRequest, type ValidationSettings, type VerdictEvent } from '../src/handlers/validate-patch';
-import { ValidationStore } from '../src/infrastructure/validation-store';
-import { Workspaces } from '../src/infrastructure/workspace';
-import { createRepo, type FixtureRepo } from './fixtures/git-repo';
+import type { ValidationRequest } from '../src/handlers/validate-patch';
+import type { FixtureRepo } from './fixtures/git-repo';
+import { useValidation } from './fixtures/validation';
 
 // The reproduction gate on real repositories whose test runner the validator cannot write a
 // regression test for (a plain `node test/run.js`): only the captured call, made again by the
 // harness in the sandbox, can prove a patch. Real git, real sandbox, real Postgres.
 jest.setTimeout(120_000);
 
-let db: TestStore;
-let store: ValidationStore;
-let workDir: string;
-let workspaces: Workspaces;
-const repos: FixtureRepo[] = [];
-const settings: ValidationSettings = {
+const { validate, repo } = useValidation('validator_call', {
   limits: { timeLimitMs: 30_000, memoryBytes: 2 * 2 ** 30, maxProcesses: 64, outputCapBytes: 2 ** 20 },
   installTimeLimitMs: 60_000,
   flakyReruns: 1,
-};
-
-beforeAll(async () => {
-  db = await createTestStore('validator_call');
-  store = new ValidationStore(db.pool, db.schema);
-  await store.migrate();
-  workDir = mkdtempSync(join(tmpdir(), 'antibody-validator-call-'));
-  workspaces = new Workspaces(workDir);
-});
-
-afterAll(async () => {
-  for (const repo of repos) repo.cleanup();
-  rmSync(workDir, { recursive: true, force: true });
-  await db.cleanup();
 });
 
 const MESSAGE = "Cannot read properties of undefined (reading 'push')";
@@ -64,12 +40,6 @@ assert.equal(parse([], { default: { name: 'x' } }).name, 'x');
 console.log('ok 1 - parse with a string default');
 `;
 
-function repo(files: Record<string, string>): FixtureRepo {
-  const r = createRepo(files);
-  repos.push(r);
-  return r;
-}
-
 function cjsPackage(): FixtureRepo {
   return repo({
     'package.json': JSON.stringify({ name: 'argv-lite', version: '1.0.0', main: 'lib/parse.js', scripts: { test: 'node test/run.js' } }, null, 2),
@@ -96,10 +66,6 @@ function request(r: FixtureRepo, diff: string, call: { module: string; export: s
 }
 
 const CALL = { module: 'argv-lite', export: 'parse', args: [['--foo'], { default: { bar: null } }] };
-
-async function validate(req: ValidationRequest): Promise<VerdictEvent> {
-  return validatePatch(req, { workspaces, store, settings, now: () => performance.now() });
-}
 
 function withParseLine(line: string): string {
   return `${PARSE.replace(CRASH_LINE, line)}\nmodule.exports = { parse };\n`;

@@ -7,45 +7,23 @@ import { randomUUID } from 'node:crypto';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { runCli } from '@antibody/cli';
 import { patchIdSchema } from '@antibody/contracts';
-import { createTestStore, type TestStore } from '@antibody/testing';
-import { validatePatch, type ValidationRequest, type ValidationSettings, type VerdictEvent } from '../src/handlers/validate-patch';
+import type { ValidationRequest, ValidationSettings } from '../src/handlers/validate-patch';
 import { detectIsolation } from '../src/infrastructure/sandbox';
-import { ValidationStore } from '../src/infrastructure/validation-store';
-import { Workspaces } from '../src/infrastructure/workspace';
-import { cartWith, createRepo, SHOP_FAILURE, SHOP_FILES, type FixtureRepo } from './fixtures/git-repo';
+import { cartWith, SHOP_FAILURE, SHOP_FILES, type FixtureRepo } from './fixtures/git-repo';
+import { useValidation } from './fixtures/validation';
 
 // Real git repositories, real sandboxed runs, real Postgres for logs and the baseline cache.
 jest.setTimeout(120_000);
 
-let db: TestStore;
-let store: ValidationStore;
-let workDir: string;
-let workspaces: Workspaces;
-const repos: FixtureRepo[] = [];
 const settings: ValidationSettings = {
   limits: { timeLimitMs: 30_000, memoryBytes: 2 * 2 ** 30, maxProcesses: 64, outputCapBytes: 2 ** 20 },
   installTimeLimitMs: 60_000,
   flakyReruns: 2,
 };
-
-beforeAll(async () => {
-  db = await createTestStore('validator');
-  store = new ValidationStore(db.pool, db.schema);
-  await store.migrate();
-  workDir = mkdtempSync(join(tmpdir(), 'antibody-validator-int-'));
-  workspaces = new Workspaces(workDir);
-});
-
-afterAll(async () => {
-  for (const repo of repos) repo.cleanup();
-  rmSync(workDir, { recursive: true, force: true });
-  await db.cleanup();
-});
+const { validate, repo: createShop, fullLogs, db } = useValidation('validator', settings);
 
 function shop(files: Record<string, string> = {}): FixtureRepo {
-  const repo = createRepo({ ...SHOP_FILES, ...files });
-  repos.push(repo);
-  return repo;
+  return createShop({ ...SHOP_FILES, ...files });
 }
 
 function request(repo: FixtureRepo, diff: string, overrides: Partial<ValidationRequest> = {}): ValidationRequest {
@@ -61,15 +39,6 @@ function request(repo: FixtureRepo, diff: string, overrides: Partial<ValidationR
     },
     ...overrides,
   };
-}
-
-async function validate(req: ValidationRequest, custom: Partial<ValidationSettings> = {}): Promise<VerdictEvent> {
-  return validatePatch(req, { workspaces, store, settings: { ...settings, ...custom }, now: () => performance.now() });
-}
-
-async function fullLogs(patchId: string): Promise<string> {
-  const { rows } = await db.pool.query<{ output: string }>(`SELECT output FROM "${db.schema}".validation_logs WHERE patch_id = $1 ORDER BY seq`, [patchId]);
-  return rows.map((r) => r.output).join('\n');
 }
 
 const FIX = '  return (items || []).reduce((sum, item) => sum + item.price * item.qty, 0);\n';
@@ -98,7 +67,7 @@ describe('validatePatch on real repositories', () => {
     let stdout = '';
     let stderr = '';
     const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: {} };
-    const flags = ['--database-url', db.databaseUrl, '--schema', db.schema];
+    const flags = ['--database-url', db().databaseUrl, '--schema', db().schema];
     expect(await runCli([...flags, 'logs', req.patchId, '--step', 'test:patched'], io)).toBe(0);
     expect(stdout).toMatch(/^== test:patched · (NODE_OPTIONS=.* )?node --test · exit 0 · /);
     expect(stdout).toContain('# pass 3');

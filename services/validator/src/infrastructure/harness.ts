@@ -123,41 +123,32 @@ function registerTypeScript() {
 
 async function load(ref) {
   const rootRequire = Module.createRequire(path.join(root, 'package.json'));
+  // As the application loaded it: import() for ES modules, require() otherwise (and import() when
+  // require() refuses an ES module).
+  const loadAs = async (target, asUrl) => {
+    if (plan.prefer === 'import' || target.endsWith('.mjs')) return import(asUrl);
+    try {
+      return rootRequire(target);
+    } catch (error) {
+      if (error && ['ERR_REQUIRE_ESM', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_PACKAGE_PATH_NOT_EXPORTED'].includes(error.code)) return import(asUrl);
+      throw error;
+    }
+  };
   if (ref.kind === 'file') {
     const file = path.join(root, ref.path);
     if (/\.(c|m)?tsx?$/.test(file)) {
       registerTypeScript();
       return rootRequire(file);
     }
-    if (plan.prefer === 'import' || file.endsWith('.mjs')) return import(pathToFileURL(file).href);
-    try {
-      return rootRequire(file);
-    } catch (error) {
-      if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(pathToFileURL(file).href);
-      throw error;
-    }
+    return loadAs(file, pathToFileURL(file).href);
   }
   // The package by its own name, as an application imports it: through its "exports" (a package
   // resolves itself by name before any node_modules), else its files ("main" for the bare name),
   // never a copy of the same package that a dependency installed under node_modules.
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-  if (pkg.exports !== undefined) {
-    if (plan.prefer === 'import') return import(ref.specifier);
-    try {
-      return rootRequire(ref.specifier);
-    } catch (error) {
-      if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE' || error.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED')) return import(ref.specifier);
-      throw error;
-    }
-  }
+  if (pkg.exports !== undefined) return loadAs(ref.specifier, ref.specifier);
   const file = rootRequire.resolve(path.join(root, ref.specifier.slice(String(pkg.name).length)));
-  if (plan.prefer === 'import' || file.endsWith('.mjs')) return import(pathToFileURL(file).href);
-  try {
-    return rootRequire(file);
-  } catch (error) {
-    if (error && (error.code === 'ERR_REQUIRE_ESM' || error.code === 'ERR_REQUIRE_ASYNC_MODULE')) return import(pathToFileURL(file).href);
-    throw error;
-  }
+  return loadAs(file, pathToFileURL(file).href);
 }
 
 function walk(start, parts) {
