@@ -215,6 +215,9 @@ const validationTest = z.object({
   message: z.string().optional().describe('First lines of the failure message, truncated.'),
 });
 
+/** Every test's status counted (the `tests` list may be cut short for size; these never are). */
+const testCounts = z.object({ total: count, passed: count, failed: count, skipped: count, flaky: count });
+
 /** How one run of the captured call ended in the validator's reproduction harness. */
 const callOutcome = z.object({
   outcome: z.enum(['threw', 'returned', 'harness-failed']).describe('`harness-failed`: the harness could not make the call (load, export, timeout): it proves nothing.'),
@@ -274,7 +277,8 @@ const validationSandbox = z.object({
 
 export const patchValidated = z.object({
   patchId: patchIdSchema,
-  tests: z.array(validationTest),
+  tests: z.array(validationTest).describe('Per-test results, at most 1000 (the full list is in the validation logs).'),
+  counts: testCounts.optional().describe('Every test counted (absent in verdicts recorded before it existed).'),
   reproduction: validationReproduction,
   logsRef: text.optional().describe('Where the full validation logs are kept.'),
   commit: text.optional().describe('The release commit the patch was validated against.'),
@@ -288,6 +292,7 @@ export const patchUnproven = z.object({
   patchId: patchIdSchema,
   reason: text.describe('Why the captured failure could not be made again to prove the patch, in plain words.'),
   tests: z.array(validationTest),
+  counts: testCounts.optional(),
   reproduction: validationReproduction,
   logsRef: text.optional(),
   commit: text.optional(),
@@ -307,6 +312,7 @@ export const patchRejected = z.object({
     .describe('The validation step that rejected the patch (`behaviour`: a call that worked on the baseline returns something else with the patch).'),
   violations: z.array(text).optional().describe('Sandbox or policy violations observed, each in plain words.'),
   tests: z.array(validationTest).optional(),
+  counts: testCounts.optional(),
   reproduction: validationReproduction.optional(),
   flakyTests: z.array(text).optional(),
   logs: z.array(validationLog).optional(),

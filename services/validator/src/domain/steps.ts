@@ -213,11 +213,22 @@ export function rejectionEvent(patchId: PatchId, rejection: Rejection, evidence:
   };
 }
 
+/**
+ * Tests listed one by one in a verdict event (the full list is in the logs table); the event's
+ * `counts` are always of every test.
+ */
 const MAX_TESTS_IN_EVENT = 1000;
+
+/** Every test's status counted, with the patch. */
+function countsOf(tests: readonly TestEvidence[]): NonNullable<EventData<'PatchValidated'>['counts']> {
+  const count = (status: TestEvidence['status']) => tests.filter((t) => t.status === status).length;
+  return { total: tests.length, passed: count('passed'), failed: count('failed'), skipped: count('skipped'), flaky: count('flaky') };
+}
 
 /** The decided verdict (see `decideVerdict`) as its event. */
 export function verdictEvent(patchId: PatchId, verdict: Verdict, evidence: ValidationEvidence): VerdictEvent {
   const tests = verdict.tests.slice(0, MAX_TESTS_IN_EVENT).map(eventTest);
+  const counts = countsOf(verdict.tests);
   const reproduction = {
     status: verdict.reproduction.status,
     reason: verdict.reproduction.reason,
@@ -230,12 +241,13 @@ export function verdictEvent(patchId: PatchId, verdict: Verdict, evidence: Valid
       failingTests: [...verdict.failingTests],
       ...(verdict.violations.length ? { violations: [...verdict.violations] } : {}),
       tests,
+      counts,
       reproduction,
       flakyTests: [...verdict.flakyTests],
     });
   }
-  if (verdict.kind === 'unproven') return { type: 'PatchUnproven', data: { patchId, reason: verdict.reason, tests, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
-  return { type: 'PatchValidated', data: { patchId, tests, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
+  if (verdict.kind === 'unproven') return { type: 'PatchUnproven', data: { patchId, reason: verdict.reason, tests, counts, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
+  return { type: 'PatchValidated', data: { patchId, tests, counts, reproduction, flakyTests: [...verdict.flakyTests], ...evidence } };
 }
 
 function eventTest(t: TestEvidence): EventData<'PatchValidated'>['tests'][number] {

@@ -170,7 +170,7 @@ describe('what the validation runs mean for the verdict', () => {
     spec
       .given(events)
       .when(validated(stream, { baseline: run([['a', 'passed'], ['b', 'passed']]), patched: run([['a', 'passed'], ['b', 'failed']]), reruns: [run([['a', 'passed'], ['b', 'passed']])] }))
-      .thenMatches({ kind: 'append', events: [{ type: 'PatchValidated', data: { flakyTests: ['b'] } }] });
+      .thenMatches({ kind: 'append', events: [{ type: 'PatchValidated', data: { flakyTests: ['b'], counts: { total: 2, passed: 1, failed: 0, skipped: 0, flaky: 1 } } }] });
   });
 
   it('given the captured failure reproduced on the baseline and gone on the patched tree, then validated with reproduction "reproduced"', () => {

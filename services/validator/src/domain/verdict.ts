@@ -188,7 +188,9 @@ export function decideVerdict(input: VerdictInput): Verdict {
   });
 
   if (input.baseline.timedOut) {
-    return reject('baseline', 'The test command timed out on the unpatched baseline, so there is nothing to compare the patch with.', []);
+    // A run stopped by the time limit, killed, out of memory or cut short before its plan: it proves nothing either way.
+    const why = input.baseline.violations[0] ?? 'it timed out';
+    return reject('baseline', `The test command did not finish on the unpatched baseline (${why}), so there is nothing to compare the patch with.`, [], [...input.baseline.violations]);
   }
   if (![...baselineTests.values()].some((t) => t.status === 'passed')) {
     return reject('baseline', 'No test passes on the unpatched baseline, so there is nothing to compare the patch with; see the baseline log.', []);
