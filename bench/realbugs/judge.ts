@@ -24,6 +24,8 @@ Sentry.init({
   release: process.env.SENTRY_RELEASE,
   environment: 'production',
   includeLocalVariables: true,
+  // Contexts are cut at depth 3 by default ("[Array]"): the named call's arguments need more.
+  normalizeDepth: 10,
   integrations: [Sentry.onUnhandledRejectionIntegration({ mode: 'strict' })],
 });
 // The application names the call it makes, so that a failure of it can be made again.

@@ -123,7 +123,9 @@ export async function main(): Promise<void> {
   let transport = 'store-log';
   try {
     // 1. Postgres, NATS, the store.
-    let databaseUrl = process.env.DATABASE_URL ?? ((await isListening('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : undefined);
+    // REALBUGS_DATABASE=embedded: a private Postgres, so that no other session's long transaction on a
+    // shared server holds back the store's gap-safe readers (and the figures) for minutes.
+    let databaseUrl = process.env.REALBUGS_DATABASE === 'embedded' ? undefined : (process.env.DATABASE_URL ?? ((await isListening('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : undefined));
     if (!databaseUrl) {
       const pg = await startEmbeddedPostgres();
       cleanups.push(() => pg.shutdown());
@@ -258,6 +260,8 @@ async function runBug(bug: Bug, ctx: BugContext): Promise<Row> {
     { producer: { service: 'bench', instance: userInfo().username }, correlationId: `service-${name}`, causationId: null, expectedVersion: 'no-stream' },
   );
   const key = await createIngestKey(name, ctx.cliEnv);
+  // As an operator deploys the key after creating it: ingest admits it once its projection has it (a report before would be refused, and an SDK does not retry a 401).
+  await waitForKey(ctx.store, name, Date.now() + 60_000);
 
   // The report: the trigger as the application runs it (app-parent), @sentry/node sending to ingest.
   const app = join(dir, 'app');
@@ -400,6 +404,16 @@ function roundEnded(state: IncidentState, quietMs: number): boolean {
 function git(args: string[], cwd?: string): void {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Waits until ingest's key projection holds a key of `project` (the registry reads it on a miss). */
+async function waitForKey(store: EventStore, project: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const { rows } = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${store.schema}".ingest_keys WHERE project = $1`, [project]).catch(() => ({ rows: [{ n: '0' }] }));
+    if (Number(rows[0]?.n) > 0) return;
+    await sleep(200);
+  }
+  throw new Error(`ingest did not project the key of ${project} within 60 s`);
 }
 
 /** `antibody keys create`, in process; returns the key (shown once). */
