@@ -63,8 +63,9 @@ export interface FaultRecord {
   /** From the fault until the process (or server) answered again. */
   readonly readyMs?: number;
   /**
-   * From the fault until the loop moved again: the killed service's next event; after a restart of
-   * NATS or Postgres, the next reaction to an event recorded after the fault. Undefined: never.
+   * How long until the loop moved again: from a kill to the killed service's next event; after a
+   * restart of NATS or Postgres, from the first event recorded after the fault that something
+   * reacted to, to that reaction (what an event produced meanwhile waited). Undefined: never.
    */
   readonly recoveredMs?: number;
 }
@@ -284,7 +285,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const accepted = () => liveRelay.accepted.length;
     const n = services.length;
     const triggers: Record<string, (events: readonly StoredEvent[]) => string | undefined> = {
-      ingest: () => (accepted() >= Math.max(1, Math.floor(n * 0.4)) && !reportsDone ? `${accepted()} of ${n} reports accepted, more arriving` : undefined),
+      ingest: () => {
+        if (accepted() < Math.max(1, Math.floor(n * 0.4))) return undefined;
+        return reportsDone ? `all ${n} reports accepted (none left to send)` : `${accepted()} of ${n} reports accepted, more arriving`;
+      },
       analyzer: (events) => {
         const w = waitingFor(events).filter((x) => x.startsWith('DiagnosisMade')).length;
         if (w > 0) return `${w} incident(s) waiting for a diagnosis`;
@@ -314,14 +318,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       for (const fault of options.faults) {
         const name = fault.kind === 'kill' ? `kill ${fault.service}` : fault.kind;
         const trigger = triggers[fault.kind === 'kill' ? fault.service : 'any'] as (events: readonly StoredEvent[]) => string | undefined;
-        const giveUp = Date.now() + 600_000;
+        const giveUp = Date.now() + 120_000;
         let why: string | undefined;
         for (;;) {
           const events = await snapshot();
           why = events ? trigger(events) : undefined;
           if (why) break;
           if (Date.now() > giveUp) {
-            why = 'nothing of its kind in flight within 10 minutes';
+            why = 'nothing of its kind in flight within 2 minutes';
             break;
           }
           await sleep(200);
@@ -397,21 +401,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   }
 }
 
-/**
- * When the loop moved again after a fault at `at`: a killed service's next event; after a restart
- * of NATS or Postgres, the first reaction (diagnosis, patch, verdict, commit, rollout) to an event
- * recorded after the fault.
- */
+/** See {@link FaultRecord.recoveredMs}. */
 function recoveredAfter(events: readonly StoredEvent[], at: number, service: ServiceName | undefined): number | undefined {
   const time = (e: StoredEvent) => new Date(e.recordedAt).getTime();
-  const recordedAt = new Map(events.map((e) => [e.eventId, time(e)]));
-  const next = events.find((e) => {
-    if (time(e) <= at) return false;
-    if (service) return e.metadata.producer.service.endsWith(service);
-    const cause = e.metadata.causationId ? recordedAt.get(e.metadata.causationId) : undefined;
-    return REACTIONS.has(e.type) && cause !== undefined && cause > at;
-  });
-  return next ? time(next) - at : undefined;
+  if (service) {
+    const next = events.find((e) => time(e) > at && e.metadata.producer.service.endsWith(service));
+    return next ? time(next) - at : undefined;
+  }
+  const byId = new Map(events.map((e) => [e.eventId, e]));
+  let first: { cause: number; reaction: number } | undefined;
+  for (const e of events) {
+    const cause = REACTIONS.has(e.type) && e.metadata.causationId ? byId.get(e.metadata.causationId) : undefined;
+    if (!cause || time(cause) <= at) continue;
+    if (!first || time(cause) < first.cause) first = { cause: time(cause), reaction: time(e) };
+  }
+  return first ? first.reaction - first.cause : undefined;
 }
 
 function endTimes(events: readonly StoredEvent[]): number[] {

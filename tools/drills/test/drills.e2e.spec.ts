@@ -16,7 +16,7 @@ const lines: string[] = [];
 let result: DrillResult;
 
 beforeAll(async () => {
-  result = await runDrill({ root: ROOT, incidents: 5, faults: ALL_FAULTS, settleMs: 420_000, log: (line) => lines.push(line) });
+  result = await runDrill({ root: ROOT, incidents: 5, faults: ALL_FAULTS, settleMs: 420_000, reportConcurrency: 1, log: (line) => lines.push(line) });
 });
 
 it('injects every fault while work of its kind is in flight, and the loop recovers from each', () => {
