@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** What this host lets the sandbox enforce (decided once per process by {@link detectIsolation}). */
 export interface Isolation {
@@ -35,11 +37,92 @@ export function detectIsolation(): Isolation {
   return detected;
 }
 
+/** Where this process may make a memory cgroup per run, and which interface it speaks. */
+interface MemoryCgroups {
+  readonly parent: string;
+  readonly limitFile: 'memory.limit_in_bytes' | 'memory.max';
+}
+
+let cgroups: MemoryCgroups | null | undefined;
+
+/**
+ * Probes once for a memory cgroup this (root) process can make children in: cgroup v2 with the
+ * memory controller, else v1's memory hierarchy, under this process's own cgroup. Null when there
+ * is none (then the memory limit is per process address space).
+ */
+export function memoryCgroups(): MemoryCgroups | null {
+  if (cgroups !== undefined) return cgroups;
+  cgroups = null;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return cgroups;
+  const attempts: MemoryCgroups[] = [];
+  try {
+    const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    const v2 = own.find((l) => l.startsWith('0::'))?.slice(3);
+    if (v2 !== undefined && existsSync('/sys/fs/cgroup/cgroup.controllers') && readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/).includes('memory')) {
+      attempts.push({ parent: join('/sys/fs/cgroup', v2), limitFile: 'memory.max' });
+    }
+    const v1 = own.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l))?.split(':')[2];
+    if (v1 !== undefined && existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) attempts.push({ parent: join('/sys/fs/cgroup/memory', v1), limitFile: 'memory.limit_in_bytes' });
+  } catch {
+    return cgroups;
+  }
+  for (const attempt of attempts) {
+    const probe = join(attempt.parent, `antibody-probe-${randomBytes(4).toString('hex')}`);
+    try {
+      mkdirSync(probe);
+      writeFileSync(join(probe, attempt.limitFile), String(64 * 2 ** 20));
+      cgroups = attempt;
+      break;
+    } catch {
+      // Not delegated to us: try the next.
+    } finally {
+      try {
+        rmdirSync(probe);
+      } catch {
+        // Never made.
+      }
+    }
+  }
+  return cgroups;
+}
+
+/** A memory cgroup for one run, limited to `bytes`; undefined where there is none. */
+function makeRunCgroup(bytes: number): string | undefined {
+  const groups = memoryCgroups();
+  if (!groups) return undefined;
+  const dir = join(groups.parent, `antibody-run-${randomBytes(6).toString('hex')}`);
+  try {
+    mkdirSync(dir);
+    writeFileSync(join(dir, groups.limitFile), String(bytes));
+    return dir;
+  } catch {
+    void removeRunCgroup(dir);
+    return undefined;
+  }
+}
+
+/** Removes a run's cgroup once its last process is reaped (they were killed with the run); never throws. */
+async function removeRunCgroup(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** Limits of one sandboxed run. */
 export interface SandboxLimits {
   /** Wall time; on expiry the whole process group (and PID namespace) is killed. */
   readonly timeLimitMs: number;
-  /** Address space per process (RLIMIT_AS). */
+  /**
+   * Memory of the whole run: resident memory of all its processes together, through a memory
+   * cgroup where the host has one (see {@link memoryCgroups}); else address space per process
+   * (RLIMIT_AS), which breaks runners that reserve large WebAssembly memories (Vitest, undici).
+   */
   readonly memoryBytes: number;
   /** Processes of the sandbox user (RLIMIT_NPROC; meaningful when the sandbox runs as its own uid). */
   readonly maxProcesses: number;
@@ -113,11 +196,13 @@ export function scrubbedEnv(home: string, tmp: string, extra: Readonly<Record<st
   return { ...env, ...extra };
 }
 
-// Runs as root inside fresh mount/net/PID namespaces, then drops to the sandbox uid. Arguments
-// arrive as positional parameters, never interpolated: $1 network, $2 uid, $3 nproc, $4 address
-// space, $5 the command, then the writable directories.
+// Runs as root inside fresh mount/net/PID namespaces, joins the run's memory cgroup (before the
+// filesystem turns read-only), then drops to the sandbox uid. Arguments arrive as positional
+// parameters, never interpolated: $1 network, $2 uid, $3 nproc, $4 address space, $5 the command,
+// $6 the memory cgroup or "-", then the writable directories.
 const NAMESPACE_SETUP = `set -e
-net="$1"; uid="$2"; nproc="$3"; as="$4"; cmd="$5"; shift 5
+net="$1"; uid="$2"; nproc="$3"; as="$4"; cmd="$5"; cg="$6"; shift 6
+if [ "$cg" != - ]; then echo 0 > "$cg/cgroup.procs"; fi
 if [ "$net" = none ]; then ip link set lo up 2>/dev/null || true; fi
 mount --make-rprivate /
 for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do mount -o remount,bind,ro "$m" 2>/dev/null || true; done
@@ -150,9 +235,11 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
   const isolation = detectIsolation();
   const { limits } = run;
   const uid = run.uid ?? freshSandboxUid();
+  // Resident memory of the whole run where a memory cgroup can be made; else address space per process.
+  const cgroup = isolation.mode === 'namespaces' ? makeRunCgroup(limits.memoryBytes) : undefined;
   const limitsText = [
     `timeout ${Math.round(limits.timeLimitMs / 1000)}s`,
-    `address-space ${formatBytes(limits.memoryBytes)} per process`,
+    cgroup ? `memory ${formatBytes(limits.memoryBytes)} resident, whole run (cgroup)` : `address-space ${formatBytes(limits.memoryBytes)} per process`,
     `processes ${limits.maxProcesses}`,
     `output ${formatBytes(limits.outputCapBytes)}`,
   ];
@@ -163,7 +250,7 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     const unshare = ['--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
     if (run.network === 'none') unshare.unshift('--net');
     file = 'unshare';
-    args = [...unshare, 'sh', '-c', NAMESPACE_SETUP, 'antibody-sandbox', run.network, String(uid), String(limits.maxProcesses), String(limits.memoryBytes), run.command, ...run.writable];
+    args = [...unshare, 'sh', '-c', NAMESPACE_SETUP, 'antibody-sandbox', run.network, String(uid), String(limits.maxProcesses), cgroup ? 'unlimited' : String(limits.memoryBytes), run.command, cgroup ?? '-', ...run.writable];
     enforced = { network: run.network === 'none' ? 'loopback-only' : 'host', writes: 'worktree-and-temp', user: 'unprivileged', limits: limitsText };
   } else {
     file = 'sh';
@@ -173,6 +260,7 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
 
   return new Promise((resolve, reject) => {
     if (run.signal?.aborted) {
+      if (cgroup) void removeRunCgroup(cgroup);
       reject(new SandboxAbortedError('the sandboxed run was not started: the validator is stopping'));
       return;
     }
@@ -223,6 +311,7 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
       run.signal?.removeEventListener('abort', onAbort);
       // Whatever is left of the group (a daemonized grandchild in rlimits mode) goes too.
       killGroup();
+      if (cgroup) void removeRunCgroup(cgroup);
       if (aborted) {
         reject(new SandboxAbortedError(`the sandboxed run was stopped: the validator is stopping (${run.command.slice(0, 80)})`));
         return;
@@ -240,6 +329,7 @@ export function runSandboxed(run: SandboxRun): Promise<SandboxResult> {
     child.on('error', (error) => {
       if (settled) return;
       settled = true;
+      if (cgroup) void removeRunCgroup(cgroup);
       clearTimeout(timer);
       run.signal?.removeEventListener('abort', onAbort);
       reject(new SandboxStartError(`cannot start the sandbox (${file}): ${error.message}`, { cause: error }));
