@@ -30,7 +30,7 @@ process.stderr.on('error', (error: NodeJS.ErrnoException) => {
 });
 const stderr = { write: (text: string) => (errorReaderGone ? true : process.stderr.write(text)) };
 
-void runCli(process.argv.slice(2), { stdout, stderr, env: process.env, signal: controller.signal }).then((exitCode) => {
+void runCli(process.argv.slice(2), { stdout, stderr, env: process.env, signal: controller.signal, color: process.stdout.isTTY === true && !process.env['NO_COLOR'] }).then((exitCode) => {
   process.exitCode = exitCode;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);

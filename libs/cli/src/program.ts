@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decide, type DecideOptions } from './commands/decide';
 import { createKey, listKeys, revokeKey } from './commands/keys';
 import { createToken, listTokens, revokeToken } from './commands/tokens';
+import { listIncidents, runIncidentCommand, showIncident, type IncidentCommand, type IncidentCommandOptions } from './commands/incidents';
 import { logs } from './commands/logs';
+import { consoleClient, DEFAULT_CONSOLE_URL, type ConsoleOptions } from './console-client';
 import { patterns } from './commands/patterns';
 import { replay } from './commands/replay';
 import { applyFile, deregisterService, listServices, showService } from './commands/services';
@@ -22,6 +24,8 @@ export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Aborting it stops a running `tail` cleanly (the process entry wires SIGINT/SIGTERM to it). */
   readonly signal?: AbortSignal;
+  /** Colour the output (diffs, statuses): the process entry sets it when stdout is a terminal and NO_COLOR is unset. */
+  readonly color?: boolean;
 }
 
 /**
@@ -153,6 +157,46 @@ export function buildProgram(context: CliContext): Command {
     .action(async (tokenId: string, options: { reason?: string }, command: Command) => {
       await withStore(target(command), (store) => revokeToken(store, { ...options, tokenId }, out));
     });
+
+  const incidents = program
+    .command('incidents')
+    .description("the incidents, read and decided through the console's API (services/console)")
+    .option('--console-url <url>', `the console's base URL (default: env ANTIBODY_CONSOLE_URL, else ${DEFAULT_CONSOLE_URL})`)
+    .option('--token <token>', 'an operator token (default: env ANTIBODY_TOKEN); see `antibody tokens create`');
+  const client = (command: Command) => consoleClient(command.optsWithGlobals<ConsoleOptions>(), context.env);
+  incidents
+    .command('list')
+    .description('list incidents, newest first')
+    .option('--status <statuses>', 'only these statuses, comma-separated: open, diagnosing, patching, validating, awaiting-approval, proposed-as-pr, rolling-out, resolved, escalated, closed')
+    .option('--service <name>', 'only this service')
+    .option('--since <when>', 'only incidents seen since: ISO-8601, or 15m, 24h, 7d')
+    .option('--limit <n>', 'at most this many (default 50)', positiveInteger)
+    .option('--json', 'print the rows as a JSON array')
+    .action(async (options: { status?: string; service?: string; since?: string; limit?: number; json?: boolean }, command: Command) => {
+      await listIncidents(client(command), options, out);
+    });
+  incidents
+    .command('show')
+    .description('the whole story of one incident: what failed, the diagnosis, each patch with its diff and verdict, the rollout, cost, trace, fix')
+    .argument('<incident>', 'the incident id, or its first characters')
+    .option('--json', "print the console's answer as JSON")
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      await showIncident(client(command), id, { ...options, color: context.color === true }, out);
+    });
+  const incidentCommands: ReadonlyArray<{ name: IncidentCommand; description: string; configure: (c: Command) => Command }> = [
+    { name: 'approve', description: 'roll out a validated, committed patch of the incident (approver token)', configure: (c) => c.requiredOption('--patch <id>', 'the patch, as `incidents show` prints it').option('--comment <text>', 'why') },
+    { name: 'reject', description: 'reject a patch: a running rollout is rolled back, a fix not rolled out is escalated (approver token)', configure: (c) => c.requiredOption('--patch <id>', 'the patch, as `incidents show` prints it').option('--comment <text>', 'why') },
+    { name: 'retry', description: 'send an escalated incident back to diagnosis, avoiding every patch that failed (operator token)', configure: (c) => c.addOption(new Option('--from <step>', 'where to start again').choices(['diagnosis']).default('diagnosis')).option('--comment <text>', 'why') },
+    { name: 'resolve', description: 'record that the incident was fixed outside the loop (operator token)', configure: (c) => c.requiredOption('--reason <text>', 'how it was fixed').option('--patch <id>', 'the patch of the incident that fixed it, if any') },
+    { name: 'close', description: 'close the incident: it will not be fixed (operator token)', configure: (c) => c.requiredOption('--reason <text>', 'why') },
+  ];
+  for (const { name, description, configure } of incidentCommands) {
+    configure(incidents.command(name).description(description).argument('<incident>', 'the incident id, or its first characters'))
+      .option('--json', "print the console's answer as JSON")
+      .action(async (id: string, options: IncidentCommandOptions, command: Command) => {
+        await runIncidentCommand(client(command), name, id, options, out);
+      });
+  }
 
   const services = program.command('services').description('register services under care from a YAML file kept in their repository, list, show and deregister them');
   services
