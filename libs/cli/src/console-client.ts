@@ -49,7 +49,8 @@ export function consoleClient(options: ConsoleOptions, env: Readonly<Record<stri
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.name : 'error');
+      const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+      const cause = inner?.code ?? inner?.message ?? (error instanceof Error ? error.message : 'error');
       throw new CliError(`cannot reach the console at ${url} (${cause}): pass --console-url or set ANTIBODY_CONSOLE_URL`, EXIT.failure, { cause: error });
     }
     const text = await response.text();
