@@ -22,7 +22,7 @@ describe('where the healing loop stands', () => {
     const events = [opened(), e('DiagnosisMade'), e('PatchProposed', { patchId: 'aaaaaaaa-1', rank: 1 }), e('PatchProposed', { patchId: 'bbbbbbbb-2', rank: 2 })];
     expect(loopOutcome([...events, e('PatchRejected', { patchId: 'aaaaaaaa-1', reason: 'build fails' })])).toMatchObject({ status: 'running' });
     const all = [...events, e('PatchRejected', { patchId: 'aaaaaaaa-1', reason: 'build fails' }), e('PatchRejected', { patchId: 'bbbbbbbb-2', reason: 'tests fail' })];
-    expect(loopOutcome(all)).toEqual({ status: 'stopped', stage: 'validation (every proposed patch was rejected)', reason: 'patch aaaaaaaa: build fails; patch bbbbbbbb: tests fail' });
+    expect(loopOutcome(all)).toEqual({ status: 'stopped', stage: 'validation (no proposed patch was validated: each rejected, or unproven)', reason: 'patch aaaaaaaa: build fails; patch bbbbbbbb: tests fail' });
   });
 
   it('given a completed rollout, then the incident is healed with the promoted release', () => {

@@ -136,14 +136,14 @@ export function loopOutcome(events: readonly ProgressEvent[]): LoopOutcome {
   if (round.some((e) => e.type === 'RolloutStarted')) return { status: 'running', waitingFor: 'StageAdvanced / RolloutCompleted (the canary is being judged)' };
   if (round.some((e) => e.type === 'FixCommitted')) return { status: 'running', waitingFor: 'RolloutStarted (deployer)' };
   const proposals = round.filter((e) => e.type === 'PatchProposed').map((e) => str((e.data as Json).patchId));
-  const verdicts = new Map(round.filter((e) => e.type === 'PatchValidated' || e.type === 'PatchRejected').map((e) => [str((e.data as Json).patchId), e]));
+  const verdicts = new Map(round.filter((e) => e.type === 'PatchValidated' || e.type === 'PatchRejected' || e.type === 'PatchUnproven').map((e) => [str((e.data as Json).patchId), e]));
   if (proposals.length > 0) {
     if ([...verdicts.values()].some((v) => v.type === 'PatchValidated')) return { status: 'running', waitingFor: 'FixCommitted (deployer)' };
     if (proposals.every((p) => verdicts.has(p))) {
       const reasons = proposals.map((p) => `patch ${p.slice(0, 8)}: ${firstLine(str((verdicts.get(p)?.data as Json).reason), 200)}`);
-      return { status: 'stopped', stage: 'validation (every proposed patch was rejected)', reason: reasons.join('; ') };
+      return { status: 'stopped', stage: 'validation (no proposed patch was validated: each rejected, or unproven)', reason: reasons.join('; ') };
     }
-    return { status: 'running', waitingFor: 'PatchValidated / PatchRejected (validator)' };
+    return { status: 'running', waitingFor: 'PatchValidated / PatchRejected / PatchUnproven (validator)' };
   }
   const patchFailed = last('PatchFailed');
   if (patchFailed) return { status: 'stopped', stage: 'patch (patcher)', reason: str((patchFailed.data as Json).reason) };

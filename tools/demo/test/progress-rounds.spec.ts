@@ -30,7 +30,7 @@ describe('where the healing loop stands across rounds', () => {
     ]);
     expect(loopOutcome(events)).toEqual({ status: 'running', waitingFor: 'PatchProposed / PatchFailed (patcher)' });
     const proposed = [...events, e('PatchProposed', { patchId: 'bbbbbbbb-2', rank: 1, source: 'template' })];
-    expect(loopOutcome(proposed)).toEqual({ status: 'running', waitingFor: 'PatchValidated / PatchRejected (validator)' });
+    expect(loopOutcome(proposed)).toEqual({ status: 'running', waitingFor: 'PatchValidated / PatchRejected / PatchUnproven (validator)' });
   });
 
   it('given the patcher refuses to repeat the failed fix in round 2, then the loop stopped, escalated at patch, with the reason naming it', () => {

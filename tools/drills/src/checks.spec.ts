@@ -38,7 +38,7 @@ describe('checkDrill', () => {
   it('counts an incident still waiting for a step as stuck, naming the step', () => {
     const events = healed('shop-01').slice(0, 4);
     const result = checkDrill({ events, reports: [{ service: 'shop-01', eventId: 'e1' }], services: ['shop-01'], effects: NONE });
-    expect(result.stuck).toEqual([{ what: 'incident', subject: 'incident-shop-01', detail: 'shop-01: still waiting for PatchValidated / PatchRejected (validator)' }]);
+    expect(result.stuck).toEqual([{ what: 'incident', subject: 'incident-shop-01', detail: 'shop-01: still waiting for PatchValidated / PatchRejected / PatchUnproven (validator)' }]);
   });
 
   it('counts doubled events: a second incident for one fingerprint, a second verdict, commit or stage of one patch, a second diagnosis in a round', () => {

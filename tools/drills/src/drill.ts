@@ -6,9 +6,11 @@
 // Incidents: one per registered service (`shop-01`…), each a clone of checkout-api at the same
 // commit, because an incident is one fingerprint of one service. Each report is the real thing: the
 // stable release of checkout-api runs with the Sentry SDK, a request trips one of its bugs, and the
-// SDK's envelope goes through a relay to ingest. The bugs cycle through the demo's three: two are
-// healed by templates (validated, committed, rolled out through the webhook adapter), one ends
-// escalated at the patch step (only a model could fix it, and none is configured).
+// SDK's envelope goes through a relay to ingest. The bugs cycle through the demo's three: the pickup
+// order is healed by a template (validated, committed, rolled out through the webhook adapter); the
+// day-first date ends escalated at validation (its template's guard only turns the RangeError into
+// another error, which the reproduction gate refuses); the empty cart ends escalated at the patch
+// step (only a model could fix it, and none is configured).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';

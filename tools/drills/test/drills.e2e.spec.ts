@@ -4,8 +4,10 @@
 // kind in flight), NATS is killed and restarted and Postgres stopped and started. Afterwards, from
 // the event store and what the outside world received: no accepted report lost, nothing doubled
 // (events or effects: commits, canary starts, notices), no incident stuck, every hash chain intact,
-// and every incident ended where the same bug ends without faults (healed, or escalated at the
-// patch step for the bug only a model could fix).
+// and every incident ended where the same bug ends without faults: healed (the pickup order),
+// escalated at validation (the day-first date: the only template's guard turns the RangeError into
+// another error, which the reproduction gate refuses as no fix), or escalated at the patch step
+// (the empty cart, which only a model could fix).
 import { join } from 'node:path';
 import { ALL_FAULTS, runDrill, type DrillResult } from '../src/drill';
 
@@ -33,5 +35,5 @@ it('loses, doubles and leaves stuck nothing; every chain verifies', () => {
 });
 
 it('ends every incident where its bug ends without faults', () => {
-  expect([...result.check.endStates.values()]).toEqual(['healed', 'healed', 'stopped: escalated at patch', 'healed', 'healed']);
+  expect([...result.check.endStates.values()]).toEqual(['healed', 'stopped: escalated at validation', 'stopped: escalated at patch', 'healed', 'stopped: escalated at validation']);
 });

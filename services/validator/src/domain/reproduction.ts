@@ -155,6 +155,8 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /** A frame's function name as a property to call: `Cart.total` -> `total`, `Object.<anonymous>` -> none. */
 function callableName(fn: string | undefined): string | undefined {
   if (!fn) return undefined;
+  // `module.exports` (V8's name for `module.exports = function …`) is the module itself, not an export named "exports".
+  if (/^(module\.)?exports$/.test(fn.replace(/^async /, ''))) return undefined;
   const last = fn.replace(/^async /, '').split('.').pop() ?? '';
   return IDENTIFIER.test(last) && last !== 'anonymous' && !RESERVED.has(last) ? last : undefined;
 }

@@ -273,6 +273,10 @@ export async function reproduceOnBaseline(run: ValidationRun, inputs: { readonly
   await workspaces.writeFile(workspace, generated.testFile, generated.source, run.fileOwner);
   const ran = await log.record(await runStep(run.context, 'reproduction:baseline', singleFileCommand(generated.framework, generated.testFile), { framework: generated.framework }));
   const onBaseline = reproductionStatusIn(ran.summary, generated.testName);
+  // A regression test that reproduced stays: the patched suite runs it, as it will once committed
+  // with the fix. One that did not is no regression test; left in, a suite whose glob picks it up
+  // would run it with the patch only, and blame anything it does wrong on the patch.
+  if (onBaseline?.status !== 'failed') await workspaces.removeFile(workspace, generated.testFile);
   return onBaseline ? { generated, onBaseline } : { generated };
 }
 
@@ -313,7 +317,8 @@ export async function testPatched(run: ValidationRun, inputs: { readonly command
 /** Reproduction (patched): the regression test on the patched tree, re-run while it keeps failing. */
 export async function reproduceOnPatched(run: ValidationRun, reproduction: BaselineReproduction): Promise<ReproductionOutcome> {
   const { generated, onBaseline } = reproduction;
-  if (generated.kind !== 'built' || !onBaseline) return reproductionOutcome(generated, onBaseline, []);
+  // A test that did not fail on the baseline reproduces nothing (and was removed): not run again.
+  if (generated.kind !== 'built' || onBaseline?.status !== 'failed') return reproductionOutcome(generated, onBaseline, []);
   const command = singleFileCommand(generated.framework, generated.testFile);
   const runs: ReproductionRun[] = [];
   do {
