@@ -121,7 +121,7 @@ it('a validator killed with SIGKILL mid-run is taken over by another instance; e
   const other = first === a ? b : a;
   first.child.kill('SIGKILL');
 
-  // No failure was captured for this incident: its verdict is PatchUnproven (a rejection may come too, under load).
+  // No failure was captured for this incident: nothing can prove the patch, so its verdict is PatchUnproven.
   const verdicts = async () => (await db.store.readStream(stream)).events.filter((e) => e.type === 'PatchValidated' || e.type === 'PatchRejected' || e.type === 'PatchUnproven');
   await waitFor(async () => ((await verdicts()).length > 0 ? true : undefined), { timeoutMs: 120_000, description: 'a verdict' });
   await waitFor(() => (other.output().includes(`patch ${patchId}: `) ? true : undefined), { timeoutMs: 30_000, description: 'the surviving instance reports the verdict' });
@@ -129,6 +129,6 @@ it('a validator killed with SIGKILL mid-run is taken over by another instance; e
   expect(other.output()).toContain(marker);
   const all = await verdicts();
   expect(all).toHaveLength(1);
-  expect(all[0]).toMatchObject({ type: 'PatchValidated', data: { patchId, reproduction: { status: 'skipped' } } });
+  expect(all[0]).toMatchObject({ type: 'PatchUnproven', data: { patchId, reproduction: { status: 'skipped' } } });
   expect(all[0]?.metadata.producer).toMatchObject({ instance: other.name });
 });
