@@ -38,15 +38,19 @@ export interface ValidationDeps {
 
 /**
  * Validates one patch end to end, as named steps: policy (the paths it touches), prepare (the
- * release's commit in a worktree), install (dependencies, cached by lockfile hash), apply (`git
- * apply --check`), baseline (build and tests of the unpatched tree, cached per commit and
- * commands), reproduction on the baseline, the patch applied, build and tests of the patched tree
- * (re-runs tell flaky tests), reproduction with the patch, and the verdict. Every step's full
- * output goes to the logs table; the verdict carries excerpts.
+ * release's commit in a worktree), install (dependencies, cached by lockfile or manifest hash),
+ * apply (`git apply --check`), baseline (build and tests of the unpatched tree, cached per commit
+ * and commands), the captured call made again on the baseline (the reproduction gate), the
+ * suite's calls to the changed modules recorded and replayed (the differential check), the
+ * generated regression test on the baseline, the patch applied, build and tests of the patched
+ * tree (re-runs tell flaky tests), the regression test, the captured call and the recorded calls
+ * with the patch, and the verdict. Every step's full output goes to the logs table; the verdict
+ * carries excerpts.
  *
  * Expected outcomes (the patch does not apply, a forbidden path, a failing build, a contained
- * patch) become a `PatchRejected` event; only infrastructure failures (database, filesystem,
- * a sandbox that cannot start) throw, so the caller retries.
+ * patch, nothing to prove it with) become a `PatchRejected` or `PatchUnproven` event; only
+ * infrastructure failures (database, filesystem, git failing for its own reason, a sandbox that
+ * cannot start) throw, so the caller retries.
  */
 export async function validatePatch(request: ValidationRequest, deps: ValidationDeps): Promise<VerdictEvent> {
   const { store, workspaces, settings } = deps;
