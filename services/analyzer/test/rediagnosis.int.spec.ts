@@ -19,6 +19,10 @@ export function lineTotal(sku: string, qty: number): number {
 
 const FRAMES = [{ filename: '/srv/app/src/cart.ts', function: 'lineTotal', lineno: 5 }];
 
+// A test may wait for two answers of the analyzer, each up to 60 s on a loaded machine: the test's
+// own limit must hold both (the waits are conditions with deadlines: a passing test ends at once).
+jest.setTimeout(180_000);
+
 describe('antibody-analyzer after a rollback (real Postgres, store-log transport)', () => {
   let t: TestStore;
   let repo: TempRepo;
